@@ -1,0 +1,6 @@
+//! reanimator: a DLMS/COSEM head-end, smart-meter fleet simulator and wake-up orchestrator.
+//!
+//! The protocol and decision logic is pure (no sockets, no clock, no randomness inside); the
+//! `net` drivers run it on tokio, and later a discrete-event driver runs it in virtual time.
+
+pub mod dlms;
