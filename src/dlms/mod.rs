@@ -1,3 +1,7 @@
 //! The DLMS/COSEM codec for the TCP-UDP/IP wrapper profile. Pure: no tokio, no clock, no randomness.
 
 pub mod codec;
+pub mod data;
+pub mod datetime;
+pub mod obis;
+pub mod serde_hex;
