@@ -91,7 +91,10 @@ pub struct CompactArray {
 pub enum TypeDescription {
     /// A type with no inner description, by its data tag.
     Simple(u8),
-    Array { count: u16, element: Box<TypeDescription> },
+    Array {
+        count: u16,
+        element: Box<TypeDescription>,
+    },
     Structure(Vec<TypeDescription>),
 }
 
@@ -201,7 +204,9 @@ impl Data {
             tag::DOUBLE_LONG => Data::DoubleLong(r.i32("double-long")?),
             tag::DOUBLE_LONG_UNSIGNED => Data::DoubleLongUnsigned(r.u32("double-long-unsigned")?),
             tag::OCTET_STRING => Data::OctetString(r.length_prefixed("octet-string")?.to_vec()),
-            tag::VISIBLE_STRING => Data::VisibleString(r.length_prefixed("visible-string")?.to_vec()),
+            tag::VISIBLE_STRING => {
+                Data::VisibleString(r.length_prefixed("visible-string")?.to_vec())
+            }
             tag::UTF8_STRING => Data::Utf8String(r.length_prefixed("utf8-string")?.to_vec()),
             tag::BCD => Data::Bcd(r.i8("bcd")?),
             tag::INTEGER => Data::Integer(r.i8("integer")?),
@@ -221,7 +226,9 @@ impl Data {
             other => {
                 return Err(DecodeError {
                     offset: r.offset() - 1,
-                    message: format!("expected an A-XDR data tag, found unknown tag {other} (0x{other:02X})"),
+                    message: format!(
+                        "expected an A-XDR data tag, found unknown tag {other} (0x{other:02X})"
+                    ),
                 })
             }
         })
@@ -307,7 +314,9 @@ impl CompactArray {
     fn encode(&self, out: &mut Vec<u8>) {
         self.description.encode(out);
         let mut contents = Vec::new();
-        self.values.iter().for_each(|v| v.encode_untagged(&mut contents));
+        self.values
+            .iter()
+            .for_each(|v| v.encode_untagged(&mut contents));
         put_length_prefixed(out, &contents);
     }
 
@@ -320,10 +329,15 @@ impl CompactArray {
             let before = contents.remaining();
             values.push(description.read_value(&mut contents, depth + 1)?);
             if contents.remaining() == before {
-                return Err(contents.error("compact-array element of zero size: contents cannot be split"));
+                return Err(
+                    contents.error("compact-array element of zero size: contents cannot be split")
+                );
             }
         }
-        Ok(CompactArray { description, values })
+        Ok(CompactArray {
+            description,
+            values,
+        })
     }
 }
 
@@ -346,7 +360,9 @@ impl TypeDescription {
 
     fn read_at(r: &mut Reader<'_>, depth: usize) -> DecodeResult<Self> {
         if depth >= MAX_DEPTH {
-            return Err(r.error(format!("type description nested deeper than {MAX_DEPTH} levels")));
+            return Err(r.error(format!(
+                "type description nested deeper than {MAX_DEPTH} levels"
+            )));
         }
         let at = r.offset();
         Ok(match r.u8("type description tag")? {
@@ -366,12 +382,16 @@ impl TypeDescription {
             tag::COMPACT_ARRAY | tag::DONT_CARE => {
                 return Err(DecodeError {
                     offset: at,
-                    message: "expected a type description, found a type that cannot be described".into(),
+                    message: "expected a type description, found a type that cannot be described"
+                        .into(),
                 })
             }
             simple if is_known_tag(simple) => TypeDescription::Simple(simple),
             other => {
-                return Err(DecodeError { offset: at, message: format!("expected a type description, found unknown tag {other}") })
+                return Err(DecodeError {
+                    offset: at,
+                    message: format!("expected a type description, found unknown tag {other}"),
+                })
             }
         })
     }
@@ -379,19 +399,29 @@ impl TypeDescription {
     /// Reads one untagged value of this type.
     fn read_value(&self, r: &mut Reader<'_>, depth: usize) -> DecodeResult<Data> {
         if depth >= MAX_DEPTH {
-            return Err(r.error(format!("compact array nested deeper than {MAX_DEPTH} levels")));
+            return Err(r.error(format!(
+                "compact array nested deeper than {MAX_DEPTH} levels"
+            )));
         }
         match self {
             TypeDescription::Simple(tag) => Data::read_body(r, *tag, depth),
             TypeDescription::Array { count, element } => {
                 if *count as usize > r.remaining() {
-                    return Err(r.error(format!("compact array announces {count} elements, only {} bytes left", r.remaining())));
+                    return Err(r.error(format!(
+                        "compact array announces {count} elements, only {} bytes left",
+                        r.remaining()
+                    )));
                 }
-                let items = (0..*count).map(|_| element.read_value(r, depth + 1)).collect::<Result<_, _>>()?;
+                let items = (0..*count)
+                    .map(|_| element.read_value(r, depth + 1))
+                    .collect::<Result<_, _>>()?;
                 Ok(Data::Array(items))
             }
             TypeDescription::Structure(types) => {
-                let items = types.iter().map(|t| t.read_value(r, depth + 1)).collect::<Result<_, _>>()?;
+                let items = types
+                    .iter()
+                    .map(|t| t.read_value(r, depth + 1))
+                    .collect::<Result<_, _>>()?;
                 Ok(Data::Structure(items))
             }
         }
@@ -435,7 +465,7 @@ pub fn type_name(tag: u8) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::dlms::codec::hex;
     use proptest::prelude::*;
@@ -451,10 +481,19 @@ mod tests {
         vec![
             (Data::Null, d("00")),
             (Data::Boolean(true), d("0301")),
-            (Data::BitString(BitString { bits: 10, bytes: vec![0xFF, 0xC0] }), d("040AFFC0")),
+            (
+                Data::BitString(BitString {
+                    bits: 10,
+                    bytes: vec![0xFF, 0xC0],
+                }),
+                d("040AFFC0"),
+            ),
             (Data::DoubleLong(-2), d("05FFFFFFFE")),
             (Data::DoubleLongUnsigned(5009), d("0600001391")),
-            (Data::OctetString(vec![0, 0, 43, 1, 0, 255]), d("090600002B0100FF")),
+            (
+                Data::OctetString(vec![0, 0, 43, 1, 0, 255]),
+                d("090600002B0100FF"),
+            ),
             (Data::VisibleString(b"ABC".to_vec()), d("0A03414243")),
             (Data::Utf8String("é".as_bytes().to_vec()), d("0C02C3A9")),
             (Data::Bcd(0x12), d("0D12")),
@@ -472,10 +511,19 @@ mod tests {
             (Data::Time(dt.time), d("1B0D000000")),
             (Data::DontCare, d("FF")),
             // Register scaler_unit: scaler 0, unit 30 (Wh).
-            (Data::Structure(vec![Data::Integer(0), Data::Enum(30)]), d("02020F00161E")),
+            (
+                Data::Structure(vec![Data::Integer(0), Data::Enum(30)]),
+                d("02020F00161E"),
+            ),
             (Data::Array(vec![]), d("0100")),
-            (Data::OctetString(vec![0xAB; 200]), [d("0981C8"), vec![0xAB; 200]].concat()),
-            (Data::Array(vec![Data::Null; 300]), [d("0182012C"), vec![0; 300]].concat()),
+            (
+                Data::OctetString(vec![0xAB; 200]),
+                [d("0981C8"), vec![0xAB; 200]].concat(),
+            ),
+            (
+                Data::Array(vec![Data::Null; 300]),
+                [d("0182012C"), vec![0; 300]].concat(),
+            ),
             (
                 Data::CompactArray(Box::new(CompactArray {
                     description: TypeDescription::Structure(vec![
@@ -487,11 +535,17 @@ mod tests {
                         Data::Structure(vec![Data::LongUnsigned(2), Data::OctetString(vec![])]),
                     ],
                 })),
-                d("1302021209" /* description */).into_iter().chain(d("07 0001 01AA 0002 00")).collect(),
+                d("1302021209" /* description */)
+                    .into_iter()
+                    .chain(d("07 0001 01AA 0002 00"))
+                    .collect(),
             ),
             (
                 Data::CompactArray(Box::new(CompactArray {
-                    description: TypeDescription::Array { count: 2, element: Box::new(TypeDescription::Simple(tag::UNSIGNED)) },
+                    description: TypeDescription::Array {
+                        count: 2,
+                        element: Box::new(TypeDescription::Simple(tag::UNSIGNED)),
+                    },
                     values: vec![Data::Array(vec![Data::Unsigned(1), Data::Unsigned(2)])],
                 })),
                 d("13 01 0002 11 02 0102"),
@@ -502,14 +556,23 @@ mod tests {
     #[test]
     fn decodes_every_vector() {
         for (value, bytes) in vectors() {
-            assert_eq!(Data::from_bytes(&bytes).unwrap(), value, "{}", hex::encode(&bytes));
+            assert_eq!(
+                Data::from_bytes(&bytes).unwrap(),
+                value,
+                "{}",
+                hex::encode(&bytes)
+            );
         }
     }
 
     #[test]
     fn encodes_every_vector() {
         for (value, bytes) in vectors() {
-            assert_eq!(hex::encode(&value.to_bytes()), hex::encode(&bytes), "{value:?}");
+            assert_eq!(
+                hex::encode(&value.to_bytes()),
+                hex::encode(&bytes),
+                "{value:?}"
+            );
         }
     }
 
@@ -528,7 +591,10 @@ mod tests {
 
     #[test]
     fn rejects_deep_nesting() {
-        let bytes: Vec<u8> = std::iter::repeat([1u8, 1]).take(10_000).flatten().chain([0]).collect();
+        let bytes: Vec<u8> = std::iter::repeat_n([1u8, 1], 10_000)
+            .flatten()
+            .chain([0])
+            .collect();
         let err = Data::from_bytes(&bytes).unwrap_err();
         assert!(err.message.contains("nested deeper"), "{err}");
     }
@@ -582,8 +648,11 @@ mod tests {
             any::<u32>().prop_map(|b| Data::Float32(f32::from_bits(b))),
             any::<u64>().prop_map(|b| Data::Float64(f64::from_bits(b))),
             any::<[u8; 12]>().prop_map(|b| Data::DateTime(DateTime::from_bytes(&b).unwrap())),
-            (0usize..40).prop_flat_map(|bits| proptest::collection::vec(any::<u8>(), bits.div_ceil(8))
-                .prop_map(move |bytes| Data::BitString(BitString { bits, bytes }))),
+            (0usize..40).prop_flat_map(|bits| proptest::collection::vec(
+                any::<u8>(),
+                bits.div_ceil(8)
+            )
+            .prop_map(move |bytes| Data::BitString(BitString { bits, bytes }))),
         ];
         leaf.prop_recursive(4, 64, 8, |inner| {
             prop_oneof![

@@ -100,7 +100,12 @@ impl Codec for Time {
 
     fn read(r: &mut Reader<'_>) -> DecodeResult<Self> {
         let [hour, minute, second, hundredths] = r.array("time")?;
-        Ok(Time { hour, minute, second, hundredths })
+        Ok(Time {
+            hour,
+            minute,
+            second,
+            hundredths,
+        })
     }
 }
 
@@ -158,8 +163,15 @@ impl DateTime {
 
     /// The local wall-clock time as if it were UTC, ignoring the deviation.
     pub fn local_unix(&self) -> Option<i64> {
-        let Date { year, month, day, .. } = self.date;
-        let Time { hour, minute, second, .. } = self.time;
+        let Date {
+            year, month, day, ..
+        } = self.date;
+        let Time {
+            hour,
+            minute,
+            second,
+            ..
+        } = self.time;
         let valid = year != 0xFFFF
             && (1..=12).contains(&month)
             && (1..=days_in_month(year as i64, month)).contains(&day)
@@ -217,7 +229,13 @@ impl fmt::Display for Date {
 
 impl fmt::Display for Time {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", field(self.hour, 2), field(self.minute, 2), field(self.second, 2))?;
+        write!(
+            f,
+            "{}:{}:{}",
+            field(self.hour, 2),
+            field(self.minute, 2),
+            field(self.second, 2)
+        )?;
         if self.hundredths != 0 && self.hundredths != NOT_SPECIFIED {
             write!(f, ".{:02}", self.hundredths)?;
         }
@@ -281,7 +299,15 @@ mod tests {
     #[test]
     fn can_round_trip_date_time_bytes() {
         let dt = DateTime::from_bytes(&CET_BYTES).unwrap();
-        assert_eq!(dt.date, Date { year: 2026, month: 11, day: 26, day_of_week: 4 });
+        assert_eq!(
+            dt.date,
+            Date {
+                year: 2026,
+                month: 11,
+                day: 26,
+                day_of_week: 4
+            }
+        );
         assert_eq!(dt.deviation, -60);
         assert_eq!(dt.to_bytes(), CET_BYTES);
     }
@@ -290,14 +316,26 @@ mod tests {
     fn converts_with_either_convention() {
         let blue = DateTime::from_unix(CET_UNIX, 60, DeviationConvention::LocalToUtc);
         assert_eq!(blue.to_bytes(), CET_BYTES);
-        assert_eq!(blue.to_unix(DeviationConvention::LocalToUtc), Some(CET_UNIX));
-        assert_eq!(blue.to_iso(DeviationConvention::LocalToUtc), "2026-11-26T13:00:00+01:00");
+        assert_eq!(
+            blue.to_unix(DeviationConvention::LocalToUtc),
+            Some(CET_UNIX)
+        );
+        assert_eq!(
+            blue.to_iso(DeviationConvention::LocalToUtc),
+            "2026-11-26T13:00:00+01:00"
+        );
 
         let inverted = DateTime::from_unix(CET_UNIX, 60, DeviationConvention::UtcToLocal);
         assert_eq!(inverted.deviation, 60);
-        assert_eq!(inverted.to_unix(DeviationConvention::UtcToLocal), Some(CET_UNIX));
+        assert_eq!(
+            inverted.to_unix(DeviationConvention::UtcToLocal),
+            Some(CET_UNIX)
+        );
         // Read with the wrong convention, the same bytes are two hours off.
-        assert_eq!(inverted.to_unix(DeviationConvention::LocalToUtc), Some(CET_UNIX + 7200));
+        assert_eq!(
+            inverted.to_unix(DeviationConvention::LocalToUtc),
+            Some(CET_UNIX + 7200)
+        );
     }
 
     #[test]
@@ -321,12 +359,21 @@ mod tests {
 
     #[test]
     fn civil_conversion_matches_known_days() {
-        for (days, ymd) in [(0, (1970, 1, 1)), (11_016, (2000, 2, 29)), (-1, (1969, 12, 31))] {
+        for (days, ymd) in [
+            (0, (1970, 1, 1)),
+            (11_016, (2000, 2, 29)),
+            (-1, (1969, 12, 31)),
+        ] {
             assert_eq!(civil_from_days(days), ymd);
             assert_eq!(days_from_civil(ymd.0, ymd.1, ymd.2), days);
         }
         // 1970-01-01 was a Thursday (4).
-        assert_eq!(DateTime::from_unix(0, 0, DeviationConvention::LocalToUtc).date.day_of_week, 4);
+        assert_eq!(
+            DateTime::from_unix(0, 0, DeviationConvention::LocalToUtc)
+                .date
+                .day_of_week,
+            4
+        );
     }
 
     #[test]

@@ -67,14 +67,19 @@ impl FromStr for Obis {
 
     /// Accepts `A-B:C.D.E.F`, `A.B.C.D.E.F`, and either with `*F` or `&F` as the last separator.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let err = |why| ParseObisError { text: text.to_string(), why };
+        let err = |why| ParseObisError {
+            text: text.to_string(),
+            why,
+        };
         let groups: Vec<&str> = text.trim().split(['-', ':', '.', '*', '&']).collect();
         if groups.len() != 6 {
             return Err(err("it needs six value groups"));
         }
         let mut out = [0u8; 6];
         for (slot, group) in out.iter_mut().zip(&groups) {
-            *slot = group.parse().map_err(|_| err("each group is a number from 0 to 255"))?;
+            *slot = group
+                .parse()
+                .map_err(|_| err("each group is a number from 0 to 255"))?;
         }
         Ok(Obis(out))
     }
@@ -102,8 +107,17 @@ mod tests {
 
     #[test]
     fn parses_both_notations() {
-        for text in ["1-0:1.8.0.255", "1.0.1.8.0.255", "1-0:1.8.0*255", " 1.0.1.8.0.255 "] {
-            assert_eq!(text.parse::<Obis>().unwrap(), Obis::ACTIVE_ENERGY_IMPORT, "{text}");
+        for text in [
+            "1-0:1.8.0.255",
+            "1.0.1.8.0.255",
+            "1-0:1.8.0*255",
+            " 1.0.1.8.0.255 ",
+        ] {
+            assert_eq!(
+                text.parse::<Obis>().unwrap(),
+                Obis::ACTIVE_ENERGY_IMPORT,
+                "{text}"
+            );
         }
     }
 
@@ -115,7 +129,13 @@ mod tests {
 
     #[test]
     fn rejects_malformed_text() {
-        for text in ["1.0.1.8.0", "1.0.1.8.0.256", "a.b.c.d.e.f", "", "1.0.1.8.0.255.1"] {
+        for text in [
+            "1.0.1.8.0",
+            "1.0.1.8.0.256",
+            "a.b.c.d.e.f",
+            "",
+            "1.0.1.8.0.255.1",
+        ] {
             let err = text.parse::<Obis>().unwrap_err();
             assert!(err.to_string().contains("OBIS"), "{text}: {err}");
         }
