@@ -5,3 +5,4 @@ pub mod data;
 pub mod datetime;
 pub mod obis;
 pub mod serde_hex;
+pub mod wrapper;
