@@ -8,4 +8,5 @@ pub mod data;
 pub mod datetime;
 pub mod obis;
 pub mod serde_hex;
+pub mod wrapper;
 pub mod xdlms;
