@@ -7,6 +7,7 @@ pub mod codec;
 pub mod data;
 pub mod datetime;
 pub mod obis;
+pub mod security;
 pub mod serde_hex;
 pub mod wrapper;
 pub mod xdlms;
