@@ -4,3 +4,4 @@
 //! `net` drivers run it on tokio, and later a discrete-event driver runs it in virtual time.
 
 pub mod dlms;
+pub mod net;

@@ -56,7 +56,11 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, pos: 0, base: 0 }
+        Reader {
+            buf,
+            pos: 0,
+            base: 0,
+        }
     }
 
     /// A reader whose offsets start at `base` (for a buffer cut out of a larger one).
@@ -83,7 +87,10 @@ impl<'a> Reader<'a> {
 
     /// An error at the current offset.
     pub fn error(&self, message: impl Into<String>) -> DecodeError {
-        DecodeError { offset: self.offset(), message: message.into() }
+        DecodeError {
+            offset: self.offset(),
+            message: message.into(),
+        }
     }
 
     pub fn take(&mut self, n: usize, what: &str) -> DecodeResult<&'a [u8]> {
@@ -192,7 +199,9 @@ impl<'a> Reader<'a> {
         if n == 0 || n > 4 {
             return Err(DecodeError {
                 offset: at,
-                message: format!("expected length of {what}, found unsupported length form 0x{first:02X}"),
+                message: format!(
+                    "expected length of {what}, found unsupported length form 0x{first:02X}"
+                ),
             });
         }
         let mut value = 0usize;
@@ -228,7 +237,10 @@ impl<'a> Reader<'a> {
         if n.saturating_mul(min_size) > self.remaining() {
             return Err(DecodeError {
                 offset: at,
-                message: format!("{what} announces {n} elements, only {} bytes left", self.remaining()),
+                message: format!(
+                    "{what} announces {n} elements, only {} bytes left",
+                    self.remaining()
+                ),
             });
         }
         Ok(n)
@@ -288,7 +300,10 @@ pub mod hex {
     /// Parses hex, ignoring white space, ':' and '-' separators and an optional 0x prefix.
     pub fn decode(text: &str) -> Result<Vec<u8>, String> {
         let text = text.trim();
-        let text = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or(text);
+        let text = text
+            .strip_prefix("0x")
+            .or_else(|| text.strip_prefix("0X"))
+            .unwrap_or(text);
         let digits: Vec<(usize, u8)> = text
             .char_indices()
             .filter(|(_, c)| !c.is_whitespace() && *c != ':' && *c != '-')
@@ -312,7 +327,10 @@ pub mod hex {
             b'0'..=b'9' => Ok(c - b'0'),
             b'a'..=b'f' => Ok(c - b'a' + 10),
             b'A'..=b'F' => Ok(c - b'A' + 10),
-            _ => Err(format!("character {at}: '{}' is not a hex digit", c as char)),
+            _ => Err(format!(
+                "character {at}: '{}' is not a hex digit",
+                c as char
+            )),
         }
     }
 }
@@ -334,13 +352,19 @@ mod tests {
             let mut out = Vec::new();
             put_length(&mut out, n);
             assert_eq!(out, bytes, "encode {n}");
-            assert_eq!(Reader::new(bytes).length("length").unwrap(), n, "decode {n}");
+            assert_eq!(
+                Reader::new(bytes).length("length").unwrap(),
+                n,
+                "decode {n}"
+            );
         }
     }
 
     #[test]
     fn rejects_length_beyond_input() {
-        let err = Reader::new(&[0x82, 0xFF, 0xFF, 1, 2]).byte_length("octet-string").unwrap_err();
+        let err = Reader::new(&[0x82, 0xFF, 0xFF, 1, 2])
+            .byte_length("octet-string")
+            .unwrap_err();
         assert_eq!(err.offset, 0);
         assert!(err.message.contains("65535"), "{err}");
     }
