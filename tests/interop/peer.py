@@ -13,6 +13,7 @@ what the peers make of given bytes. The Rust integration test does the judging.
 
 import contextlib
 import datetime
+import enum
 import importlib.metadata
 import io
 import json
@@ -26,6 +27,7 @@ import xml.etree.ElementTree as ET
 REAL_STDOUT = sys.stdout
 sys.stdout = sys.stderr
 
+import attr  # noqa: E402
 import structlog  # noqa: E402  (dlms-cosem's logger; silenced before its modules are imported)
 
 structlog.configure(
@@ -40,6 +42,7 @@ from dlms_cosem import time as dc_time  # noqa: E402
 from dlms_cosem.connection import DlmsConnection, XDlmsApduFactory  # noqa: E402
 from dlms_cosem.cosem.capture_object import CaptureObject  # noqa: E402
 from dlms_cosem.cosem.selective_access import EntryDescriptor, RangeDescriptor  # noqa: E402
+from dlms_cosem.dlms_data import decode_variable_integer  # noqa: E402
 from dlms_cosem.protocol import acse, xdlms  # noqa: E402
 from dlms_cosem.protocol.wrappers import WrapperHeader, WrapperProtocolDataUnit  # noqa: E402
 from gurux_dlms import GXByteBuffer, GXDateTime, GXDLMSClient, GXDLMSTranslator  # noqa: E402
@@ -55,7 +58,6 @@ from gurux_dlms.enums import (  # noqa: E402
 )
 from gurux_dlms.ConnectionState import ConnectionState  # noqa: E402
 from gurux_dlms.objects import (  # noqa: E402
-    GXDLMSAssociationLogicalName,
     GXDLMSClock,
     GXDLMSData,
     GXDLMSProfileGeneric,
@@ -636,9 +638,6 @@ def split_wrapper(data: bytes, framing: str):
 
 def jsonable(value):
     """attrs objects -> dicts, enums -> names, bytes -> upper-case hex, datetimes -> ISO strings."""
-    import attr
-    import enum
-
     if attr.has(type(value)):
         return {"_class": type(value).__name__,
                 **{f.name: jsonable(getattr(value, f.name)) for f in attr.fields(type(value))}}
@@ -674,8 +673,6 @@ def dc_parse(parser, data: bytes) -> dict:
 
 def glo_parts(apdu: bytes):
     """(security control, invocation counter, ciphertext+tag) of a glo-xxx APDU: tag, length, SC, IC, ..."""
-    from dlms_cosem.dlms_data import decode_variable_integer
-
     length, rest = decode_variable_integer(bytes(apdu[1:]))
     if length != len(rest):
         raise ValueError(f"glo APDU length {length} but {len(rest)} bytes follow")
