@@ -4,6 +4,7 @@
 mod wire_enum;
 
 pub mod acse;
+pub mod apdu;
 pub mod codec;
 pub mod data;
 pub mod datetime;

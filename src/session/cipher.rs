@@ -22,7 +22,12 @@ pub(crate) struct Cipher {
 impl Cipher {
     pub(crate) fn new(own: SecuritySetup) -> Self {
         let counter = InvocationCounter::new(own.invocation_counter);
-        Cipher { own, counter, peer_title: None, guard: InvocationCounterGuard::new() }
+        Cipher {
+            own,
+            counter,
+            peer_title: None,
+            guard: InvocationCounterGuard::new(),
+        }
     }
 
     pub(crate) fn own(&self) -> &SecuritySetup {
@@ -50,26 +55,46 @@ impl Cipher {
     /// Seals a plain xDLMS APDU as its glo- form.
     pub(crate) fn seal(&mut self, plain: &[u8]) -> Result<Vec<u8>, SessionError> {
         let ic = self.next_counter()?;
-        let sealed = GloCiphered::seal(CipheringKey::Global, plain, SC_AUTH_ENC, &self.own.system_title, ic, &self.own.keys)?;
+        let sealed = GloCiphered::seal(
+            CipheringKey::Global,
+            plain,
+            SC_AUTH_ENC,
+            &self.own.system_title,
+            ic,
+            &self.own.keys,
+        )?;
         Ok(sealed.to_bytes())
     }
 
     /// Seals the content of a glo-initiate APDU (the tag is the caller's).
     pub(crate) fn seal_content(&mut self, plain: &[u8]) -> Result<Vec<u8>, SessionError> {
         let ic = self.next_counter()?;
-        Ok(crate::dlms::security::protect(SC_AUTH_ENC, &self.own.system_title, ic, &self.own.keys, plain)?)
+        Ok(crate::dlms::security::protect(
+            SC_AUTH_ENC,
+            &self.own.system_title,
+            ic,
+            &self.own.keys,
+            plain,
+        )?)
     }
 
     /// Opens ciphered content from the peer, refusing a counter already seen.
-    pub(crate) fn open_content(&mut self, content: &[u8], title: Option<SystemTitle>) -> Result<Vec<u8>, SessionError> {
-        let title = title
-            .or(self.peer_title)
-            .ok_or_else(|| SessionError::Protocol("ciphered APDU before the peer's system title is known".into()))?;
+    pub(crate) fn open_content(
+        &mut self,
+        content: &[u8],
+        title: Option<SystemTitle>,
+    ) -> Result<Vec<u8>, SessionError> {
+        let title = title.or(self.peer_title).ok_or_else(|| {
+            SessionError::Protocol("ciphered APDU before the peer's system title is known".into())
+        })?;
         let parsed = crate::dlms::security::CipheredContent::parse(content)?;
         self.guard.check(parsed.invocation_counter)?;
         let opened = parsed.open(&title, &self.own.keys)?;
         if !opened.sc.encrypted() || !opened.sc.authenticated() {
-            return Err(SessionError::Protocol(format!("security control 0x{:02X} is weaker than the association requires", opened.sc.0)));
+            return Err(SessionError::Protocol(format!(
+                "security control 0x{:02X} is weaker than the association requires",
+                opened.sc.0
+            )));
         }
         self.guard.accept(opened.invocation_counter);
         Ok(opened.plaintext)

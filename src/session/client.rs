@@ -15,9 +15,9 @@ use crate::dlms::obis::Obis;
 use crate::dlms::security::{verify_hls_gmac, SystemTitle};
 use crate::dlms::xdlms::{
     ActionOutcome, ActionRequest, ActionResponse, ActionResult, AttributeDescriptor,
-    ConfirmedServiceError, DataAccessResult, DataNotification, EventNotification, ExceptionResponse,
-    GetDataResult, GetRequest, GetResponse, InvokeIdAndPriority, MethodDescriptor, RawOrResult,
-    SelectiveAccess, SetRequest, SetResponse,
+    ConfirmedServiceError, DataAccessResult, DataNotification, EventNotification,
+    ExceptionResponse, GetDataResult, GetRequest, GetResponse, InvokeIdAndPriority,
+    MethodDescriptor, RawOrResult, SelectiveAccess, SetRequest, SetResponse,
 };
 
 /// What a client session needs to know before it starts.
@@ -43,7 +43,14 @@ impl Default for ClientConfig {
             authentication: Authentication::None,
             security: None,
             ciphered: false,
-            conformance: Conformance::GET | Conformance::SET | Conformance::ACTION | Conformance::SELECTIVE_ACCESS | Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ | Conformance::MULTIPLE_REFERENCES | Conformance::DATA_NOTIFICATION | Conformance::EVENT_NOTIFICATION,
+            conformance: Conformance::GET
+                | Conformance::SET
+                | Conformance::ACTION
+                | Conformance::SELECTIVE_ACCESS
+                | Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ
+                | Conformance::MULTIPLE_REFERENCES
+                | Conformance::DATA_NOTIFICATION
+                | Conformance::EVENT_NOTIFICATION,
             max_receive_pdu: 0xFFFF,
             response_timeout: Duration::from_secs(5),
             challenge: Vec::new(),
@@ -72,7 +79,10 @@ pub enum Response {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientEvent {
     Associated(Negotiated),
-    Response { id: RequestId, response: Response },
+    Response {
+        id: RequestId,
+        response: Response,
+    },
     DataNotification(DataNotification),
     EventNotification(EventNotification),
     Released,
@@ -82,9 +92,21 @@ pub enum ClientEvent {
 
 #[derive(Debug)]
 enum Pending {
-    Get { id: RequestId, invoke: u8, list: bool, next_block: u32, raw: Vec<u8> },
-    Set { id: RequestId, invoke: u8 },
-    Action { id: RequestId, invoke: u8 },
+    Get {
+        id: RequestId,
+        invoke: u8,
+        list: bool,
+        next_block: u32,
+        raw: Vec<u8>,
+    },
+    Set {
+        id: RequestId,
+        invoke: u8,
+    },
+    Action {
+        id: RequestId,
+        invoke: u8,
+    },
 }
 
 #[derive(Debug)]
@@ -120,10 +142,16 @@ impl ClientSession {
     pub fn new(config: ClientConfig) -> Result<Self, SessionError> {
         let needs_keys = config.ciphered || config.authentication == Authentication::HighGmac;
         if needs_keys && config.security.is_none() {
-            return Err(SessionError::Config("HLS-GMAC and ciphering need a system title and keys".into()));
+            return Err(SessionError::Config(
+                "HLS-GMAC and ciphering need a system title and keys".into(),
+            ));
         }
-        if config.authentication == Authentication::HighGmac && !(8..=64).contains(&config.challenge.len()) {
-            return Err(SessionError::Config("the HLS challenge must be 8 to 64 bytes".into()));
+        if config.authentication == Authentication::HighGmac
+            && !(8..=64).contains(&config.challenge.len())
+        {
+            return Err(SessionError::Config(
+                "the HLS challenge must be 8 to 64 bytes".into(),
+            ));
         }
         let cipher = config.security.clone().map(Cipher::new);
         Ok(ClientSession {
@@ -168,34 +196,97 @@ impl ClientSession {
     }
 
     /// Reads one attribute, with optional selective access.
-    pub fn get(&mut self, now: Instant, attribute: AttributeDescriptor, access: Option<SelectiveAccess>) -> Result<RequestId, SessionError> {
+    pub fn get(
+        &mut self,
+        now: Instant,
+        attribute: AttributeDescriptor,
+        access: Option<SelectiveAccess>,
+    ) -> Result<RequestId, SessionError> {
         let (id, invoke) = self.begin_request()?;
-        self.send_xdlms(&GetRequest::Normal { invoke: invoke_byte(invoke), attribute, access })?;
-        self.expect(State::ExpectResponse(Pending::Get { id, invoke, list: false, next_block: 1, raw: Vec::new() }), now, "a GET response");
+        self.send_xdlms(&GetRequest::Normal {
+            invoke: invoke_byte(invoke),
+            attribute,
+            access,
+        })?;
+        self.expect(
+            State::ExpectResponse(Pending::Get {
+                id,
+                invoke,
+                list: false,
+                next_block: 1,
+                raw: Vec::new(),
+            }),
+            now,
+            "a GET response",
+        );
         Ok(id)
     }
 
     /// Reads several attributes in one request.
-    pub fn get_list(&mut self, now: Instant, items: Vec<(AttributeDescriptor, Option<SelectiveAccess>)>) -> Result<RequestId, SessionError> {
+    pub fn get_list(
+        &mut self,
+        now: Instant,
+        items: Vec<(AttributeDescriptor, Option<SelectiveAccess>)>,
+    ) -> Result<RequestId, SessionError> {
         let (id, invoke) = self.begin_request()?;
-        self.send_xdlms(&GetRequest::WithList { invoke: invoke_byte(invoke), items })?;
-        self.expect(State::ExpectResponse(Pending::Get { id, invoke, list: true, next_block: 1, raw: Vec::new() }), now, "a GET response");
+        self.send_xdlms(&GetRequest::WithList {
+            invoke: invoke_byte(invoke),
+            items,
+        })?;
+        self.expect(
+            State::ExpectResponse(Pending::Get {
+                id,
+                invoke,
+                list: true,
+                next_block: 1,
+                raw: Vec::new(),
+            }),
+            now,
+            "a GET response",
+        );
         Ok(id)
     }
 
     /// Writes one attribute.
-    pub fn set(&mut self, now: Instant, attribute: AttributeDescriptor, value: Data) -> Result<RequestId, SessionError> {
+    pub fn set(
+        &mut self,
+        now: Instant,
+        attribute: AttributeDescriptor,
+        value: Data,
+    ) -> Result<RequestId, SessionError> {
         let (id, invoke) = self.begin_request()?;
-        self.send_xdlms(&SetRequest::Normal { invoke: invoke_byte(invoke), attribute, access: None, value })?;
-        self.expect(State::ExpectResponse(Pending::Set { id, invoke }), now, "a SET response");
+        self.send_xdlms(&SetRequest::Normal {
+            invoke: invoke_byte(invoke),
+            attribute,
+            access: None,
+            value,
+        })?;
+        self.expect(
+            State::ExpectResponse(Pending::Set { id, invoke }),
+            now,
+            "a SET response",
+        );
         Ok(id)
     }
 
     /// Invokes one method.
-    pub fn action(&mut self, now: Instant, method: MethodDescriptor, parameters: Option<Data>) -> Result<RequestId, SessionError> {
+    pub fn action(
+        &mut self,
+        now: Instant,
+        method: MethodDescriptor,
+        parameters: Option<Data>,
+    ) -> Result<RequestId, SessionError> {
         let (id, invoke) = self.begin_request()?;
-        self.send_xdlms(&ActionRequest::Normal { invoke: invoke_byte(invoke), method, parameters })?;
-        self.expect(State::ExpectResponse(Pending::Action { id, invoke }), now, "an ACTION response");
+        self.send_xdlms(&ActionRequest::Normal {
+            invoke: invoke_byte(invoke),
+            method,
+            parameters,
+        })?;
+        self.expect(
+            State::ExpectResponse(Pending::Action { id, invoke }),
+            now,
+            "an ACTION response",
+        );
         Ok(id)
     }
 
@@ -220,7 +311,10 @@ impl ClientSession {
     pub fn handle_timeout(&mut self, now: Instant) {
         if let Some((deadline, waiting_for)) = self.deadline {
             if now >= deadline {
-                self.fail(SessionError::Timeout { waiting_for, after: self.config.response_timeout });
+                self.fail(SessionError::Timeout {
+                    waiting_for,
+                    after: self.config.response_timeout,
+                });
             }
         }
     }
@@ -239,17 +333,26 @@ impl ClientSession {
 
     fn build_aarq(&mut self) -> Result<Aarq, SessionError> {
         let initiate = InitiateRequest::new(self.config.conformance, self.config.max_receive_pdu);
-        let (context, user_information) = match self.cipher.as_mut().filter(|_| self.config.ciphered) {
-            Some(cipher) => {
-                let content = cipher.seal_content(&initiate.to_bytes())?;
-                (ApplicationContext::LogicalNameCiphered, UserInformation::Ciphered { tag: 0x21, content })
-            }
-            None => (ApplicationContext::LogicalName, UserInformation::InitiateRequest(initiate)),
-        };
+        let (context, user_information) =
+            match self.cipher.as_mut().filter(|_| self.config.ciphered) {
+                Some(cipher) => {
+                    let content = cipher.seal_content(&initiate.to_bytes())?;
+                    (
+                        ApplicationContext::LogicalNameCiphered,
+                        UserInformation::Ciphered { tag: 0x21, content },
+                    )
+                }
+                None => (
+                    ApplicationContext::LogicalName,
+                    UserInformation::InitiateRequest(initiate),
+                ),
+            };
         let mut aarq = match &self.config.authentication {
             Authentication::None => Aarq::new(context, user_information),
-            Authentication::Low { password } => Aarq::new(context, user_information).with_authentication(Mechanism::Low, password.clone()),
-            Authentication::HighGmac => Aarq::new(context, user_information).with_authentication(Mechanism::HighGmac, self.config.challenge.clone()),
+            Authentication::Low { password } => Aarq::new(context, user_information)
+                .with_authentication(Mechanism::Low, password.clone()),
+            Authentication::HighGmac => Aarq::new(context, user_information)
+                .with_authentication(Mechanism::HighGmac, self.config.challenge.clone()),
         };
         if let Some(cipher) = &self.cipher {
             aarq = aarq.with_calling_ap_title(cipher.own().system_title.0.to_vec());
@@ -261,7 +364,9 @@ impl ClientSession {
         let plain;
         let apdu = match apdu.first() {
             Some(&tag) if is_ciphered_tag(tag) => {
-                let cipher = self.cipher.as_mut().ok_or_else(|| SessionError::Protocol("ciphered APDU but no keys configured".into()))?;
+                let cipher = self.cipher.as_mut().ok_or_else(|| {
+                    SessionError::Protocol("ciphered APDU but no keys configured".into())
+                })?;
                 plain = cipher.open(apdu)?;
                 &plain[..]
             }
@@ -269,11 +374,16 @@ impl ClientSession {
         };
         match apdu.first() {
             Some(0x0F) => {
-                self.events.push_back(ClientEvent::DataNotification(DataNotification::from_bytes(apdu)?));
+                self.events
+                    .push_back(ClientEvent::DataNotification(DataNotification::from_bytes(
+                        apdu,
+                    )?));
                 return Ok(());
             }
             Some(0xC2) => {
-                self.events.push_back(ClientEvent::EventNotification(EventNotification::from_bytes(apdu)?));
+                self.events.push_back(ClientEvent::EventNotification(
+                    EventNotification::from_bytes(apdu)?,
+                ));
                 return Ok(());
             }
             _ => {}
@@ -290,7 +400,10 @@ impl ClientSession {
             }
             other => {
                 self.state = other;
-                Err(SessionError::Protocol(format!("unexpected APDU 0x{:02X} while nothing was asked", apdu.first().copied().unwrap_or(0))))
+                Err(SessionError::Protocol(format!(
+                    "unexpected APDU 0x{:02X} while nothing was asked",
+                    apdu.first().copied().unwrap_or(0)
+                )))
             }
         }
     }
@@ -299,7 +412,9 @@ impl ClientSession {
         let user_information = match aare.user_information.clone() {
             Some(UserInformation::Ciphered { content, .. }) => {
                 let title = responding_title(&aare)?;
-                let cipher = self.cipher.as_mut().ok_or_else(|| SessionError::Protocol("ciphered AARE but no keys configured".into()))?;
+                let cipher = self.cipher.as_mut().ok_or_else(|| {
+                    SessionError::Protocol("ciphered AARE but no keys configured".into())
+                })?;
                 let plain = cipher.open_content(&content, Some(title))?;
                 Some(UserInformation::from_bytes(&plain)?)
             }
@@ -315,14 +430,18 @@ impl ClientSession {
             return Err(SessionError::Refused(why));
         }
         let Some(UserInformation::InitiateResponse(initiate)) = user_information else {
-            return Err(SessionError::Protocol("the AARE accepted but carries no InitiateResponse".into()));
+            return Err(SessionError::Protocol(
+                "the AARE accepted but carries no InitiateResponse".into(),
+            ));
         };
         self.negotiated = Some(Negotiated {
             conformance: initiate.negotiated_conformance,
             peer_max_pdu: initiate.server_max_receive_pdu_size,
             dlms_version: initiate.negotiated_dlms_version,
         });
-        if let (Some(cipher), Some(title)) = (self.cipher.as_mut(), aare.responding_ap_title.as_deref()) {
+        if let (Some(cipher), Some(title)) =
+            (self.cipher.as_mut(), aare.responding_ap_title.as_deref())
+        {
             cipher.set_peer_title(SystemTitle::from_slice(title)?);
         }
         if self.config.authentication == Authentication::HighGmac {
@@ -334,17 +453,32 @@ impl ClientSession {
 
     /// HLS pass 3: prove we hold the keys by answering the server's challenge StoC.
     fn send_hls_reply(&mut self, now: Instant, aare: &Aare) -> Result<(), SessionError> {
-        let Some(crate::dlms::acse::AuthenticationValue::CharString(stoc)) = &aare.responding_authentication_value else {
-            return Err(SessionError::Protocol("HLS-GMAC AARE without a server challenge".into()));
+        let Some(crate::dlms::acse::AuthenticationValue::CharString(stoc)) =
+            &aare.responding_authentication_value
+        else {
+            return Err(SessionError::Protocol(
+                "HLS-GMAC AARE without a server challenge".into(),
+            ));
         };
         let server_title = responding_title(aare)?;
-        let cipher = self.cipher.as_mut().expect("checked in new: HLS needs keys");
+        let cipher = self
+            .cipher
+            .as_mut()
+            .expect("checked in new: HLS needs keys");
         let ic = cipher.next_counter()?;
         let own = cipher.own();
         let proof = crate::dlms::security::hls_gmac_proof(stoc, &own.system_title, ic, &own.keys);
-        let method = MethodDescriptor { class_id: 15, instance: Obis::CURRENT_ASSOCIATION, method: 1 };
+        let method = MethodDescriptor {
+            class_id: 15,
+            instance: Obis::CURRENT_ASSOCIATION,
+            method: 1,
+        };
         let invoke = self.take_invoke();
-        self.send_xdlms(&ActionRequest::Normal { invoke: invoke_byte(invoke), method, parameters: Some(Data::OctetString(proof)) })?;
+        self.send_xdlms(&ActionRequest::Normal {
+            invoke: invoke_byte(invoke),
+            method,
+            parameters: Some(Data::OctetString(proof)),
+        })?;
         self.expect(State::ExpectHlsReply { server_title }, now, "the HLS reply");
         Ok(())
     }
@@ -353,7 +487,11 @@ impl ClientSession {
     fn on_hls_reply(&mut self, apdu: &[u8], server_title: SystemTitle) -> Result<(), SessionError> {
         let outcome = match ActionResponse::from_bytes(apdu)? {
             ActionResponse::Normal { outcome, .. } => outcome,
-            other => return Err(SessionError::Protocol(format!("expected an ACTION response to the HLS reply, got {other:?}"))),
+            other => {
+                return Err(SessionError::Protocol(format!(
+                    "expected an ACTION response to the HLS reply, got {other:?}"
+                )))
+            }
         };
         let proof = match (&outcome.result, &outcome.return_parameters) {
             (ActionResult::Success, Some(GetDataResult::Data(Data::OctetString(proof)))) => proof,
@@ -366,56 +504,123 @@ impl ClientSession {
         };
         let keys = &self.cipher.as_ref().expect("HLS needs keys").own().keys;
         verify_hls_gmac(proof, &self.config.challenge, &server_title, keys).map_err(|e| {
-            SessionError::AuthenticationFailed(format!("the meter's HLS-GMAC proof is wrong ({e}): it does not hold our keys"))
+            SessionError::AuthenticationFailed(format!(
+                "the meter's HLS-GMAC proof is wrong ({e}): it does not hold our keys"
+            ))
         })?;
         self.associated();
         Ok(())
     }
 
-    fn on_response(&mut self, now: Instant, apdu: &[u8], pending: Pending) -> Result<(), SessionError> {
+    fn on_response(
+        &mut self,
+        now: Instant,
+        apdu: &[u8],
+        pending: Pending,
+    ) -> Result<(), SessionError> {
         match apdu.first() {
-            Some(0xD8) => return self.complete(Response::Exception(ExceptionResponse::from_bytes(apdu)?), pending_id(&pending)),
-            Some(0x0E) => return self.complete(Response::ServiceError(ConfirmedServiceError::from_bytes(apdu)?), pending_id(&pending)),
+            Some(0xD8) => {
+                return self.complete(
+                    Response::Exception(ExceptionResponse::from_bytes(apdu)?),
+                    pending_id(&pending),
+                )
+            }
+            Some(0x0E) => {
+                return self.complete(
+                    Response::ServiceError(ConfirmedServiceError::from_bytes(apdu)?),
+                    pending_id(&pending),
+                )
+            }
             _ => {}
         }
         match pending {
-            Pending::Get { id, invoke, list, next_block, raw } => self.on_get_response(now, GetResponse::from_bytes(apdu)?, id, invoke, list, next_block, raw),
+            Pending::Get {
+                id,
+                invoke,
+                list,
+                next_block,
+                raw,
+            } => self.on_get_response(
+                now,
+                GetResponse::from_bytes(apdu)?,
+                id,
+                invoke,
+                list,
+                next_block,
+                raw,
+            ),
             Pending::Set { id, invoke } => match SetResponse::from_bytes(apdu)? {
-                SetResponse::Normal { invoke: i, result } if i.invoke_id() == invoke => self.complete(Response::Set(result), id),
+                SetResponse::Normal { invoke: i, result } if i.invoke_id() == invoke => {
+                    self.complete(Response::Set(result), id)
+                }
                 other => Err(mismatch("SET response", &other)),
             },
             Pending::Action { id, invoke } => match ActionResponse::from_bytes(apdu)? {
-                ActionResponse::Normal { invoke: i, outcome } if i.invoke_id() == invoke => self.complete(Response::Action(outcome), id),
+                ActionResponse::Normal { invoke: i, outcome } if i.invoke_id() == invoke => {
+                    self.complete(Response::Action(outcome), id)
+                }
                 other => Err(mismatch("ACTION response", &other)),
             },
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn on_get_response(&mut self, now: Instant, response: GetResponse, id: RequestId, invoke: u8, list: bool, next_block: u32, mut raw: Vec<u8>) -> Result<(), SessionError> {
+    fn on_get_response(
+        &mut self,
+        now: Instant,
+        response: GetResponse,
+        id: RequestId,
+        invoke: u8,
+        list: bool,
+        next_block: u32,
+        mut raw: Vec<u8>,
+    ) -> Result<(), SessionError> {
         if response.invoke().invoke_id() != invoke {
             return Err(mismatch("GET response for our invoke id", &response));
         }
         match response {
             GetResponse::Normal { result, .. } if !list => self.complete(Response::Get(result), id),
-            GetResponse::WithList { results, .. } if list => self.complete(Response::GetList(results), id),
+            GetResponse::WithList { results, .. } if list => {
+                self.complete(Response::GetList(results), id)
+            }
             GetResponse::WithDataBlock { block, .. } => {
                 if block.block_number != next_block {
-                    return Err(SessionError::Protocol(format!("expected block {next_block}, got block {}", block.block_number)));
+                    return Err(SessionError::Protocol(format!(
+                        "expected block {next_block}, got block {}",
+                        block.block_number
+                    )));
                 }
                 let chunk = match block.result {
                     RawOrResult::RawData(chunk) => chunk,
-                    RawOrResult::DataAccessResult(dar) => return self.complete(Response::Get(GetDataResult::DataAccessResult(dar)), id),
+                    RawOrResult::DataAccessResult(dar) => {
+                        return self
+                            .complete(Response::Get(GetDataResult::DataAccessResult(dar)), id)
+                    }
                 };
                 if raw.len() + chunk.len() > self.config.max_response_size {
-                    return Err(SessionError::ResponseTooLarge { limit: self.config.max_response_size });
+                    return Err(SessionError::ResponseTooLarge {
+                        limit: self.config.max_response_size,
+                    });
                 }
                 raw.extend_from_slice(&chunk);
                 if block.last_block {
                     return self.complete(assemble(&raw, list)?, id);
                 }
-                self.send_xdlms(&GetRequest::Next { invoke: invoke_byte(invoke), block_number: next_block })?;
-                self.expect(State::ExpectResponse(Pending::Get { id, invoke, list, next_block: next_block + 1, raw }), now, "the next GET block");
+                self.send_xdlms(&GetRequest::Next {
+                    invoke: invoke_byte(invoke),
+                    block_number: next_block,
+                })?;
+                self.expect(
+                    State::ExpectResponse(Pending::Get {
+                        id,
+                        invoke,
+                        list,
+                        next_block: next_block + 1,
+                        raw,
+                    }),
+                    now,
+                    "the next GET block",
+                );
                 Ok(())
             }
             other => Err(mismatch("GET response of the kind requested", &other)),
@@ -425,14 +630,17 @@ impl ClientSession {
     fn complete(&mut self, response: Response, id: RequestId) -> Result<(), SessionError> {
         self.state = State::Associated;
         self.deadline = None;
-        self.events.push_back(ClientEvent::Response { id, response });
+        self.events
+            .push_back(ClientEvent::Response { id, response });
         Ok(())
     }
 
     fn associated(&mut self) {
         self.state = State::Associated;
         self.deadline = None;
-        let negotiated = self.negotiated.expect("set from the AARE before association");
+        let negotiated = self
+            .negotiated
+            .expect("set from the AARE before association");
         self.events.push_back(ClientEvent::Associated(negotiated));
     }
 
@@ -461,7 +669,11 @@ impl ClientSession {
         };
         if let Some(n) = self.negotiated {
             if bytes.len() > n.peer_max_pdu as usize {
-                return Err(SessionError::Protocol(format!("request of {} bytes exceeds the meter's {}-byte PDU size", bytes.len(), n.peer_max_pdu)));
+                return Err(SessionError::Protocol(format!(
+                    "request of {} bytes exceeds the meter's {}-byte PDU size",
+                    bytes.len(),
+                    n.peer_max_pdu
+                )));
             }
         }
         self.transmit.push_back(bytes);
@@ -491,7 +703,11 @@ fn pending_id(pending: &Pending) -> RequestId {
 }
 
 fn responding_title(aare: &Aare) -> Result<SystemTitle, SessionError> {
-    let title = aare.responding_ap_title.as_deref().ok_or_else(|| SessionError::Protocol("the AARE has no responding AP title (the meter's system title)".into()))?;
+    let title = aare.responding_ap_title.as_deref().ok_or_else(|| {
+        SessionError::Protocol(
+            "the AARE has no responding AP title (the meter's system title)".into(),
+        )
+    })?;
     Ok(SystemTitle::from_slice(title)?)
 }
 

@@ -66,7 +66,10 @@ pub enum SessionError {
     #[error("authentication failed: {0}")]
     AuthenticationFailed(String),
     #[error("no answer while waiting for {waiting_for} (after {after:?})")]
-    Timeout { waiting_for: &'static str, after: Duration },
+    Timeout {
+        waiting_for: &'static str,
+        after: Duration,
+    },
     #[error("malformed APDU from the peer: {0}")]
     Decode(#[from] DecodeError),
     #[error("security: {0}")]
@@ -89,4 +92,3 @@ pub(crate) const DATABLOCK_OVERHEAD: usize = 1 + 1 + 1 + 1 + 4 + 1 + 3;
 
 /// Overhead of glo-ciphering: tag, a three-byte length, SC, invocation counter and a 12-byte tag.
 pub(crate) const CIPHER_OVERHEAD: usize = 1 + 3 + 1 + 4 + 12;
-

@@ -33,9 +33,24 @@ pub struct AccessContext {
 
 /// The COSEM application behind a server session: the meter's objects.
 pub trait CosemServer {
-    fn get(&mut self, ctx: &AccessContext, attribute: &AttributeDescriptor, access: Option<&SelectiveAccess>) -> Result<Data, DataAccessResult>;
-    fn set(&mut self, ctx: &AccessContext, attribute: &AttributeDescriptor, value: Data) -> DataAccessResult;
-    fn action(&mut self, ctx: &AccessContext, method: &MethodDescriptor, parameters: Option<Data>) -> ActionOutcome;
+    fn get(
+        &mut self,
+        ctx: &AccessContext,
+        attribute: &AttributeDescriptor,
+        access: Option<&SelectiveAccess>,
+    ) -> Result<Data, DataAccessResult>;
+    fn set(
+        &mut self,
+        ctx: &AccessContext,
+        attribute: &AttributeDescriptor,
+        value: Data,
+    ) -> DataAccessResult;
+    fn action(
+        &mut self,
+        ctx: &AccessContext,
+        method: &MethodDescriptor,
+        parameters: Option<Data>,
+    ) -> ActionOutcome;
 }
 
 /// What one client SAP must present to associate.
@@ -59,8 +74,14 @@ pub struct ServerConfig {
 /// What a server session reports to its driver.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ServerEvent {
-    Associated { client_sap: u16, mechanism: Mechanism },
-    Refused { client_sap: u16, reason: String },
+    Associated {
+        client_sap: u16,
+        mechanism: Mechanism,
+    },
+    Refused {
+        client_sap: u16,
+        reason: String,
+    },
     Released,
     /// Nothing arrived for the inactivity timeout: close the connection.
     IdleTimeout,
@@ -71,8 +92,15 @@ pub enum ServerEvent {
 #[derive(Debug)]
 enum State {
     ExpectAarq,
-    ExpectHlsReply { ctx: AccessContext, challenge: Vec<u8>, client_title: SystemTitle },
-    Associated { ctx: AccessContext, blocks: Option<OutgoingBlocks> },
+    ExpectHlsReply {
+        ctx: AccessContext,
+        challenge: Vec<u8>,
+        client_title: SystemTitle,
+    },
+    Associated {
+        ctx: AccessContext,
+        blocks: Option<OutgoingBlocks>,
+    },
     Closed,
 }
 
@@ -89,7 +117,11 @@ impl OutgoingBlocks {
     fn block(&self, number: u32) -> DataBlockG {
         let start = (number as usize - 1) * self.block_size;
         let end = (start + self.block_size).min(self.raw.len());
-        DataBlockG { last_block: end == self.raw.len(), block_number: number, result: RawOrResult::RawData(self.raw[start..end].to_vec()) }
+        DataBlockG {
+            last_block: end == self.raw.len(),
+            block_number: number,
+            result: RawOrResult::RawData(self.raw[start..end].to_vec()),
+        }
     }
 }
 
@@ -116,7 +148,12 @@ pub struct ServerSession {
 }
 
 impl ServerSession {
-    pub fn new(config: Arc<ServerConfig>, client_sap: u16, challenge: Vec<u8>, now: Instant) -> Self {
+    pub fn new(
+        config: Arc<ServerConfig>,
+        client_sap: u16,
+        challenge: Vec<u8>,
+        now: Instant,
+    ) -> Self {
         let cipher = config.security.clone().map(Cipher::new);
         let deadline = now + config.inactivity_timeout;
         ServerSession {
@@ -162,7 +199,13 @@ impl ServerSession {
             Some(0x60) => self.on_aarq(&plain),
             Some(0x62) => self.on_rlrq(&plain),
             Some(_) => self.on_xdlms(&plain, app),
-            None => self.reject(exception(StateError::ServiceNotAllowed, ServiceError::OperationNotPossible), "empty APDU"),
+            None => self.reject(
+                exception(
+                    StateError::ServiceNotAllowed,
+                    ServiceError::OperationNotPossible,
+                ),
+                "empty APDU",
+            ),
         }
     }
 
@@ -188,13 +231,22 @@ impl ServerSession {
     /// Opens a ciphered APDU, or returns a plain one as it is (refused later if the association is ciphered).
     fn unwrap(&mut self, apdu: &[u8]) -> Result<Vec<u8>, ExceptionResponse> {
         match (apdu.first(), self.cipher.as_mut()) {
-            (Some(&tag), Some(cipher)) if is_ciphered_tag(tag) => cipher.open(apdu).map_err(|e| match e {
-                SessionError::Security(SecurityError::Replay { last, .. }) => {
-                    exception(StateError::ServiceNotAllowed, ServiceError::InvocationCounterError(last.saturating_add(1)))
-                }
-                _ => exception(StateError::ServiceNotAllowed, ServiceError::DecipheringError),
-            }),
-            (Some(&tag), None) if is_ciphered_tag(tag) => Err(exception(StateError::ServiceNotAllowed, ServiceError::DecipheringError)),
+            (Some(&tag), Some(cipher)) if is_ciphered_tag(tag) => {
+                cipher.open(apdu).map_err(|e| match e {
+                    SessionError::Security(SecurityError::Replay { last, .. }) => exception(
+                        StateError::ServiceNotAllowed,
+                        ServiceError::InvocationCounterError(last.saturating_add(1)),
+                    ),
+                    _ => exception(
+                        StateError::ServiceNotAllowed,
+                        ServiceError::DecipheringError,
+                    ),
+                })
+            }
+            (Some(&tag), None) if is_ciphered_tag(tag) => Err(exception(
+                StateError::ServiceNotAllowed,
+                ServiceError::DecipheringError,
+            )),
             _ => Ok(apdu.to_vec()),
         }
     }
@@ -202,27 +254,61 @@ impl ServerSession {
     fn on_aarq(&mut self, bytes: &[u8]) {
         let aarq = match Aarq::from_bytes(bytes) {
             Ok(aarq) => aarq,
-            Err(e) => return self.refuse(ApplicationContext::LogicalName, AcseServiceUserDiagnostic::NoReasonGiven, None, format!("malformed AARQ: {e}")),
+            Err(e) => {
+                return self.refuse(
+                    ApplicationContext::LogicalName,
+                    AcseServiceUserDiagnostic::NoReasonGiven,
+                    None,
+                    format!("malformed AARQ: {e}"),
+                )
+            }
         };
-        let context = aarq.application_context_name.unwrap_or(ApplicationContext::LogicalName);
+        let context = aarq
+            .application_context_name
+            .unwrap_or(ApplicationContext::LogicalName);
         match self.check_aarq(&aarq) {
             Ok((initiate, ctx)) => self.accept(&aarq, context, initiate, ctx),
-            Err((diagnostic, user_information, reason)) => self.refuse(context, diagnostic, user_information, reason),
+            Err((diagnostic, user_information, reason)) => {
+                self.refuse(context, diagnostic, user_information, reason)
+            }
         }
     }
 
     /// Checks the AARQ against this client's policy, returning the initiate request and access context.
     #[allow(clippy::type_complexity)]
-    fn check_aarq(&mut self, aarq: &Aarq) -> Result<(InitiateRequest, AccessContext), (AcseServiceUserDiagnostic, Option<UserInformation>, String)> {
+    fn check_aarq(
+        &mut self,
+        aarq: &Aarq,
+    ) -> Result<
+        (InitiateRequest, AccessContext),
+        (AcseServiceUserDiagnostic, Option<UserInformation>, String),
+    > {
         use AcseServiceUserDiagnostic as D;
-        let policy = self.config.clients.iter().find(|p| p.sap == self.client_sap).cloned().ok_or((
-            D::NoReasonGiven,
-            None,
-            format!("no association is configured for client SAP {}", self.client_sap),
-        ))?;
-        let wanted = if policy.ciphered { ApplicationContext::LogicalNameCiphered } else { ApplicationContext::LogicalName };
+        let policy = self
+            .config
+            .clients
+            .iter()
+            .find(|p| p.sap == self.client_sap)
+            .cloned()
+            .ok_or((
+                D::NoReasonGiven,
+                None,
+                format!(
+                    "no association is configured for client SAP {}",
+                    self.client_sap
+                ),
+            ))?;
+        let wanted = if policy.ciphered {
+            ApplicationContext::LogicalNameCiphered
+        } else {
+            ApplicationContext::LogicalName
+        };
         if aarq.application_context_name != Some(wanted) {
-            return Err((D::ApplicationContextNameNotSupported, None, format!("client {} must use the {wanted:?} context", policy.sap)));
+            return Err((
+                D::ApplicationContextNameNotSupported,
+                None,
+                format!("client {} must use the {wanted:?} context", policy.sap),
+            ));
         }
         let mechanism = aarq.mechanism();
         let value = match &aarq.calling_authentication_value {
@@ -230,51 +316,105 @@ impl ServerSession {
             _ => Vec::new(),
         };
         match (&policy.authentication, mechanism) {
-            (Authentication::None, Mechanism::Lowest) | (Authentication::HighGmac, Mechanism::HighGmac) => {}
+            (Authentication::None, Mechanism::Lowest)
+            | (Authentication::HighGmac, Mechanism::HighGmac) => {}
             (Authentication::Low { password }, Mechanism::Low) if *password == value => {}
-            (Authentication::Low { .. }, Mechanism::Low) => return Err((D::AuthenticationFailure, None, "wrong LLS password".into())),
-            (_, Mechanism::Lowest) => return Err((D::AuthenticationMechanismNameRequired, None, "authentication required".into())),
+            (Authentication::Low { .. }, Mechanism::Low) => {
+                return Err((D::AuthenticationFailure, None, "wrong LLS password".into()))
+            }
+            (_, Mechanism::Lowest) => {
+                return Err((
+                    D::AuthenticationMechanismNameRequired,
+                    None,
+                    "authentication required".into(),
+                ))
+            }
             (wanted, got) => {
-                return Err((D::AuthenticationMechanismNameNotRecognised, None, format!("client {} must use {}, not {got:?}", policy.sap, wanted.name())))
+                return Err((
+                    D::AuthenticationMechanismNameNotRecognised,
+                    None,
+                    format!(
+                        "client {} must use {}, not {got:?}",
+                        policy.sap,
+                        wanted.name()
+                    ),
+                ))
             }
         }
         if mechanism == Mechanism::HighGmac && !(8..=64).contains(&value.len()) {
-            return Err((D::AuthenticationFailure, None, "HLS challenge must be 8 to 64 bytes".into()));
+            return Err((
+                D::AuthenticationFailure,
+                None,
+                "HLS challenge must be 8 to 64 bytes".into(),
+            ));
         }
         if let Some(title) = aarq.calling_ap_title.as_deref() {
-            if let (Some(cipher), Ok(title)) = (self.cipher.as_mut(), SystemTitle::from_slice(title)) {
+            if let (Some(cipher), Ok(title)) =
+                (self.cipher.as_mut(), SystemTitle::from_slice(title))
+            {
                 cipher.set_peer_title(title);
             }
         }
-        let initiate = self.open_initiate(aarq).map_err(|reason| (D::NoReasonGiven, None, reason))?;
+        let initiate = self
+            .open_initiate(aarq)
+            .map_err(|reason| (D::NoReasonGiven, None, reason))?;
         if initiate.proposed_dlms_version < 6 {
-            let error = ConfirmedServiceError { service: ConfirmedService::InitiateError, error_kind: 6, error_value: 1 };
-            return Err((D::NoReasonGiven, Some(UserInformation::Other(error.to_bytes())), "DLMS version below 6".into()));
+            let error = ConfirmedServiceError {
+                service: ConfirmedService::InitiateError,
+                error_kind: 6,
+                error_value: 1,
+            };
+            return Err((
+                D::NoReasonGiven,
+                Some(UserInformation::Other(error.to_bytes())),
+                "DLMS version below 6".into(),
+            ));
         }
         self.ciphered = policy.ciphered;
-        Ok((initiate, AccessContext { client_sap: self.client_sap, mechanism }))
+        Ok((
+            initiate,
+            AccessContext {
+                client_sap: self.client_sap,
+                mechanism,
+            },
+        ))
     }
 
     fn open_initiate(&mut self, aarq: &Aarq) -> Result<InitiateRequest, String> {
         let bytes = match (&aarq.user_information, self.cipher.as_mut()) {
             (Some(UserInformation::InitiateRequest(i)), _) => return Ok(i.clone()),
-            (Some(UserInformation::Ciphered { content, .. }), Some(cipher)) => {
-                cipher.open_content(content, None).map_err(|e| format!("cannot open the glo-initiateRequest: {e}"))?
+            (Some(UserInformation::Ciphered { content, .. }), Some(cipher)) => cipher
+                .open_content(content, None)
+                .map_err(|e| format!("cannot open the glo-initiateRequest: {e}"))?,
+            (Some(UserInformation::Ciphered { .. }), None) => {
+                return Err("ciphered AARQ but this meter has no keys".into())
             }
-            (Some(UserInformation::Ciphered { .. }), None) => return Err("ciphered AARQ but this meter has no keys".into()),
             _ => return Err("the AARQ carries no InitiateRequest".into()),
         };
         InitiateRequest::from_bytes(&bytes).map_err(|e| format!("malformed InitiateRequest: {e}"))
     }
 
-    fn accept(&mut self, aarq: &Aarq, context: ApplicationContext, initiate: InitiateRequest, ctx: AccessContext) {
+    fn accept(
+        &mut self,
+        aarq: &Aarq,
+        context: ApplicationContext,
+        initiate: InitiateRequest,
+        ctx: AccessContext,
+    ) {
         self.conformance = Conformance(initiate.proposed_conformance.0 & self.config.conformance.0);
         self.client_max_pdu = initiate.client_max_receive_pdu_size as usize;
         let response = InitiateResponse::new(self.conformance, self.config.max_receive_pdu);
         let user_information = match self.cipher.as_mut().filter(|_| self.ciphered) {
             Some(cipher) => match cipher.seal_content(&response.to_bytes()) {
                 Ok(content) => UserInformation::Ciphered { tag: 0x28, content },
-                Err(e) => return self.refuse(context, AcseServiceUserDiagnostic::NoReasonGiven, None, e.to_string()),
+                Err(e) => {
+                    return self.refuse(
+                        context,
+                        AcseServiceUserDiagnostic::NoReasonGiven,
+                        None,
+                        e.to_string(),
+                    )
+                }
             },
             None => UserInformation::InitiateResponse(response),
         };
@@ -282,7 +422,9 @@ impl ServerSession {
         let own_title = self.cipher.as_ref().map(|c| c.own().system_title);
         match ctx.mechanism {
             Mechanism::Lowest => {}
-            Mechanism::HighGmac => aare = aare.with_authentication(Mechanism::HighGmac, Some(self.challenge.clone())),
+            Mechanism::HighGmac => {
+                aare = aare.with_authentication(Mechanism::HighGmac, Some(self.challenge.clone()))
+            }
             other => aare = aare.with_authentication(other, None),
         }
         if let Some(title) = own_title {
@@ -291,29 +433,67 @@ impl ServerSession {
         self.transmit.push_back(aare.to_bytes());
         self.state = match ctx.mechanism {
             Mechanism::HighGmac => {
-                let Some(AuthenticationValue::CharString(challenge)) = aarq.calling_authentication_value.clone() else { unreachable!("checked") };
+                let Some(AuthenticationValue::CharString(challenge)) =
+                    aarq.calling_authentication_value.clone()
+                else {
+                    unreachable!("checked")
+                };
                 match self.cipher.as_ref().and_then(Cipher::peer_title) {
-                    Some(client_title) => State::ExpectHlsReply { ctx, challenge, client_title },
-                    None => return self.refuse(context, AcseServiceUserDiagnostic::CallingApTitleNotRecognized, None, "HLS-GMAC needs the client's system title".into()),
+                    Some(client_title) => State::ExpectHlsReply {
+                        ctx,
+                        challenge,
+                        client_title,
+                    },
+                    None => {
+                        return self.refuse(
+                            context,
+                            AcseServiceUserDiagnostic::CallingApTitleNotRecognized,
+                            None,
+                            "HLS-GMAC needs the client's system title".into(),
+                        )
+                    }
                 }
             }
             _ => {
-                self.events.push_back(ServerEvent::Associated { client_sap: ctx.client_sap, mechanism: ctx.mechanism });
+                self.events.push_back(ServerEvent::Associated {
+                    client_sap: ctx.client_sap,
+                    mechanism: ctx.mechanism,
+                });
                 State::Associated { ctx, blocks: None }
             }
         };
     }
 
-    fn refuse(&mut self, context: ApplicationContext, diagnostic: AcseServiceUserDiagnostic, user_information: Option<UserInformation>, reason: String) {
-        let aare = Aare::rejected(context, AssociationResult::RejectedPermanent, ResultSourceDiagnostic::ServiceUser(diagnostic), user_information);
+    fn refuse(
+        &mut self,
+        context: ApplicationContext,
+        diagnostic: AcseServiceUserDiagnostic,
+        user_information: Option<UserInformation>,
+        reason: String,
+    ) {
+        let aare = Aare::rejected(
+            context,
+            AssociationResult::RejectedPermanent,
+            ResultSourceDiagnostic::ServiceUser(diagnostic),
+            user_information,
+        );
         self.transmit.push_back(aare.to_bytes());
         self.state = State::ExpectAarq;
-        self.events.push_back(ServerEvent::Refused { client_sap: self.client_sap, reason });
+        self.events.push_back(ServerEvent::Refused {
+            client_sap: self.client_sap,
+            reason,
+        });
     }
 
     fn on_rlrq(&mut self, bytes: &[u8]) {
         if let Err(e) = Rlrq::from_bytes(bytes) {
-            return self.reject(exception(StateError::ServiceNotAllowed, ServiceError::OperationNotPossible), &format!("malformed RLRQ: {e}"));
+            return self.reject(
+                exception(
+                    StateError::ServiceNotAllowed,
+                    ServiceError::OperationNotPossible,
+                ),
+                &format!("malformed RLRQ: {e}"),
+            );
         }
         self.transmit.push_back(Rlre::normal().to_bytes());
         self.state = State::ExpectAarq;
@@ -322,93 +502,217 @@ impl ServerSession {
 
     fn on_xdlms(&mut self, apdu: &[u8], app: &mut impl CosemServer) {
         match std::mem::replace(&mut self.state, State::Closed) {
-            State::ExpectHlsReply { ctx, challenge, client_title } => self.on_hls_reply(apdu, ctx, &challenge, client_title),
+            State::ExpectHlsReply {
+                ctx,
+                challenge,
+                client_title,
+            } => self.on_hls_reply(apdu, ctx, &challenge, client_title),
             State::Associated { ctx, blocks } => {
                 self.state = State::Associated { ctx, blocks };
                 if self.ciphered && !self.last_was_ciphered {
-                    return self.reject(exception(StateError::ServiceNotAllowed, ServiceError::DecipheringError), "plain APDU in a ciphered association");
+                    return self.reject(
+                        exception(
+                            StateError::ServiceNotAllowed,
+                            ServiceError::DecipheringError,
+                        ),
+                        "plain APDU in a ciphered association",
+                    );
                 }
                 self.serve(apdu, app);
             }
             other => {
                 self.state = other;
-                self.reject(exception(StateError::ServiceNotAllowed, ServiceError::ServiceNotSupported), "request before association");
+                self.reject(
+                    exception(
+                        StateError::ServiceNotAllowed,
+                        ServiceError::ServiceNotSupported,
+                    ),
+                    "request before association",
+                );
             }
         }
     }
 
     /// HLS pass 3 from the client; answer pass 4.
-    fn on_hls_reply(&mut self, apdu: &[u8], ctx: AccessContext, client_challenge: &[u8], client_title: SystemTitle) {
+    fn on_hls_reply(
+        &mut self,
+        apdu: &[u8],
+        ctx: AccessContext,
+        client_challenge: &[u8],
+        client_title: SystemTitle,
+    ) {
         let request = match ActionRequest::from_bytes(apdu) {
-            Ok(ActionRequest::Normal { invoke, method, parameters }) if method.class_id == 15 && method.instance == Obis::CURRENT_ASSOCIATION && method.method == 1 => (invoke, parameters),
+            Ok(ActionRequest::Normal {
+                invoke,
+                method,
+                parameters,
+            }) if method.class_id == 15
+                && method.instance == Obis::CURRENT_ASSOCIATION
+                && method.method == 1 =>
+            {
+                (invoke, parameters)
+            }
             _ => {
                 self.state = State::ExpectAarq;
-                return self.reject(exception(StateError::ServiceNotAllowed, ServiceError::ServiceNotSupported), "expected reply_to_HLS_authentication");
+                return self.reject(
+                    exception(
+                        StateError::ServiceNotAllowed,
+                        ServiceError::ServiceNotSupported,
+                    ),
+                    "expected reply_to_HLS_authentication",
+                );
             }
         };
         let (invoke, parameters) = request;
         let cipher = self.cipher.as_mut().expect("HLS associations need keys");
         let verified = match &parameters {
-            Some(Data::OctetString(proof)) => verify_hls_gmac(proof, &self.challenge, &client_title, &cipher.own().keys).is_ok(),
+            Some(Data::OctetString(proof)) => {
+                verify_hls_gmac(proof, &self.challenge, &client_title, &cipher.own().keys).is_ok()
+            }
             _ => false,
         };
         if !verified {
             self.state = State::ExpectAarq;
-            let outcome = ActionOutcome { result: ActionResult::ReadWriteDenied, return_parameters: None };
+            let outcome = ActionOutcome {
+                result: ActionResult::ReadWriteDenied,
+                return_parameters: None,
+            };
             self.send(&ActionResponse::Normal { invoke, outcome });
-            self.events.push_back(ServerEvent::Refused { client_sap: ctx.client_sap, reason: "wrong HLS-GMAC proof: the client's keys differ".into() });
+            self.events.push_back(ServerEvent::Refused {
+                client_sap: ctx.client_sap,
+                reason: "wrong HLS-GMAC proof: the client's keys differ".into(),
+            });
             return;
         }
         let proof = match cipher.next_counter() {
-            Ok(ic) => hls_gmac_proof(client_challenge, &cipher.own().system_title, ic, &cipher.own().keys),
-            Err(e) => return self.reject(exception(StateError::ServiceNotAllowed, ServiceError::OtherReason), &e.to_string()),
+            Ok(ic) => hls_gmac_proof(
+                client_challenge,
+                &cipher.own().system_title,
+                ic,
+                &cipher.own().keys,
+            ),
+            Err(e) => {
+                return self.reject(
+                    exception(StateError::ServiceNotAllowed, ServiceError::OtherReason),
+                    &e.to_string(),
+                )
+            }
         };
-        let outcome = ActionOutcome { result: ActionResult::Success, return_parameters: Some(GetDataResult::Data(Data::OctetString(proof))) };
+        let outcome = ActionOutcome {
+            result: ActionResult::Success,
+            return_parameters: Some(GetDataResult::Data(Data::OctetString(proof))),
+        };
         self.send(&ActionResponse::Normal { invoke, outcome });
         self.state = State::Associated { ctx, blocks: None };
-        self.events.push_back(ServerEvent::Associated { client_sap: ctx.client_sap, mechanism: ctx.mechanism });
+        self.events.push_back(ServerEvent::Associated {
+            client_sap: ctx.client_sap,
+            mechanism: ctx.mechanism,
+        });
     }
 
     fn serve(&mut self, apdu: &[u8], app: &mut impl CosemServer) {
-        let State::Associated { ctx, .. } = self.state else { return };
+        let State::Associated { ctx, .. } = self.state else {
+            return;
+        };
         let allowed = |bit: Conformance| self.conformance.contains(bit);
         match apdu.first() {
             Some(0xC0) if allowed(Conformance::GET) => match GetRequest::from_bytes(apdu) {
                 Ok(request) => self.serve_get(&ctx, request, app),
-                Err(e) => self.reject(exception(StateError::ServiceNotAllowed, ServiceError::OperationNotPossible), &e.to_string()),
+                Err(e) => self.reject(
+                    exception(
+                        StateError::ServiceNotAllowed,
+                        ServiceError::OperationNotPossible,
+                    ),
+                    &e.to_string(),
+                ),
             },
             Some(0xC1) if allowed(Conformance::SET) => match SetRequest::from_bytes(apdu) {
-                Ok(SetRequest::Normal { invoke, attribute, value, .. }) => {
+                Ok(SetRequest::Normal {
+                    invoke,
+                    attribute,
+                    value,
+                    ..
+                }) => {
                     let result = app.set(&ctx, &attribute, value);
                     self.send(&SetResponse::Normal { invoke, result });
                 }
-                Ok(_) => self.reject(exception(StateError::ServiceNotAllowed, ServiceError::ServiceNotSupported), "SET with blocks or lists is not supported"),
-                Err(e) => self.reject(exception(StateError::ServiceNotAllowed, ServiceError::OperationNotPossible), &e.to_string()),
+                Ok(_) => self.reject(
+                    exception(
+                        StateError::ServiceNotAllowed,
+                        ServiceError::ServiceNotSupported,
+                    ),
+                    "SET with blocks or lists is not supported",
+                ),
+                Err(e) => self.reject(
+                    exception(
+                        StateError::ServiceNotAllowed,
+                        ServiceError::OperationNotPossible,
+                    ),
+                    &e.to_string(),
+                ),
             },
             Some(0xC3) if allowed(Conformance::ACTION) => match ActionRequest::from_bytes(apdu) {
-                Ok(ActionRequest::Normal { invoke, method, parameters }) => {
+                Ok(ActionRequest::Normal {
+                    invoke,
+                    method,
+                    parameters,
+                }) => {
                     let outcome = app.action(&ctx, &method, parameters);
                     self.send(&ActionResponse::Normal { invoke, outcome });
                 }
-                Ok(_) => self.reject(exception(StateError::ServiceNotAllowed, ServiceError::ServiceNotSupported), "ACTION with blocks or lists is not supported"),
-                Err(e) => self.reject(exception(StateError::ServiceNotAllowed, ServiceError::OperationNotPossible), &e.to_string()),
+                Ok(_) => self.reject(
+                    exception(
+                        StateError::ServiceNotAllowed,
+                        ServiceError::ServiceNotSupported,
+                    ),
+                    "ACTION with blocks or lists is not supported",
+                ),
+                Err(e) => self.reject(
+                    exception(
+                        StateError::ServiceNotAllowed,
+                        ServiceError::OperationNotPossible,
+                    ),
+                    &e.to_string(),
+                ),
             },
-            Some(0xC0 | 0xC1 | 0xC3) => self.reject(exception(StateError::ServiceNotAllowed, ServiceError::ServiceNotSupported), "service not in the negotiated conformance"),
-            _ => self.reject(exception(StateError::ServiceUnknown, ServiceError::ServiceNotSupported), "unknown service"),
+            Some(0xC0 | 0xC1 | 0xC3) => self.reject(
+                exception(
+                    StateError::ServiceNotAllowed,
+                    ServiceError::ServiceNotSupported,
+                ),
+                "service not in the negotiated conformance",
+            ),
+            _ => self.reject(
+                exception(
+                    StateError::ServiceUnknown,
+                    ServiceError::ServiceNotSupported,
+                ),
+                "unknown service",
+            ),
         }
     }
 
     fn serve_get(&mut self, ctx: &AccessContext, request: GetRequest, app: &mut impl CosemServer) {
         match request {
-            GetRequest::Normal { invoke, attribute, access } => {
+            GetRequest::Normal {
+                invoke,
+                attribute,
+                access,
+            } => {
                 let result = read(app, ctx, &attribute, access.as_ref());
                 self.send_get(GetResponse::Normal { invoke, result });
             }
             GetRequest::WithList { invoke, items } => {
-                let results = items.iter().map(|(attribute, access)| read(app, ctx, attribute, access.as_ref())).collect();
+                let results = items
+                    .iter()
+                    .map(|(attribute, access)| read(app, ctx, attribute, access.as_ref()))
+                    .collect();
                 self.send_get(GetResponse::WithList { invoke, results });
             }
-            GetRequest::Next { invoke, block_number } => self.next_block(invoke, block_number),
+            GetRequest::Next {
+                invoke,
+                block_number,
+            } => self.next_block(invoke, block_number),
         }
     }
 
@@ -420,28 +724,52 @@ impl ServerSession {
         if plain.len() + overhead <= self.client_max_pdu {
             return self.send(&response);
         }
-        let block_size = self.client_max_pdu.saturating_sub(DATABLOCK_OVERHEAD + overhead);
-        if !self.conformance.contains(Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ) || block_size == 0 {
+        let block_size = self
+            .client_max_pdu
+            .saturating_sub(DATABLOCK_OVERHEAD + overhead);
+        if !self
+            .conformance
+            .contains(Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ)
+            || block_size == 0
+        {
             let result = GetDataResult::DataAccessResult(DataAccessResult::OtherReason);
             return self.send(&GetResponse::Normal { invoke, result });
         }
         // The raw data is the response body after tag, choice and invoke id (and, for a
         // normal response, after the data/result choice).
-        let skip = if matches!(response, GetResponse::Normal { .. }) { 4 } else { 3 };
-        let blocks = OutgoingBlocks { invoke, raw: plain[skip..].to_vec(), block_size, sent: 1 };
+        let skip = if matches!(response, GetResponse::Normal { .. }) {
+            4
+        } else {
+            3
+        };
+        let blocks = OutgoingBlocks {
+            invoke,
+            raw: plain[skip..].to_vec(),
+            block_size,
+            sent: 1,
+        };
         let first = blocks.block(1);
         if let State::Associated { blocks: slot, .. } = &mut self.state {
             *slot = Some(blocks);
         }
-        self.send(&GetResponse::WithDataBlock { invoke, block: first });
+        self.send(&GetResponse::WithDataBlock {
+            invoke,
+            block: first,
+        });
     }
 
     /// GET-Request-Next: the client has block `number` and wants the one after it.
     fn next_block(&mut self, invoke: InvokeIdAndPriority, number: u32) {
-        let State::Associated { blocks, .. } = &mut self.state else { return };
+        let State::Associated { blocks, .. } = &mut self.state else {
+            return;
+        };
         let failure = |dar| GetResponse::WithDataBlock {
             invoke,
-            block: DataBlockG { last_block: true, block_number: number, result: RawOrResult::DataAccessResult(dar) },
+            block: DataBlockG {
+                last_block: true,
+                block_number: number,
+                result: RawOrResult::DataAccessResult(dar),
+            },
         };
         let response = match blocks.as_mut() {
             None => failure(DataAccessResult::NoLongGetInProgress),
@@ -468,7 +796,9 @@ impl ServerSession {
             Some(cipher) => match cipher.seal(&plain) {
                 Ok(sealed) => sealed,
                 Err(e) => {
-                    self.events.push_back(ServerEvent::Rejected(format!("cannot cipher a response: {e}")));
+                    self.events.push_back(ServerEvent::Rejected(format!(
+                        "cannot cipher a response: {e}"
+                    )));
                     return;
                 }
             },
@@ -479,11 +809,17 @@ impl ServerSession {
 
     fn reject(&mut self, exception: ExceptionResponse, why: &str) {
         self.transmit.push_back(exception.to_bytes());
-        self.events.push_back(ServerEvent::Rejected(why.to_string()));
+        self.events
+            .push_back(ServerEvent::Rejected(why.to_string()));
     }
 }
 
-fn read(app: &mut impl CosemServer, ctx: &AccessContext, attribute: &AttributeDescriptor, access: Option<&SelectiveAccess>) -> GetDataResult {
+fn read(
+    app: &mut impl CosemServer,
+    ctx: &AccessContext,
+    attribute: &AttributeDescriptor,
+    access: Option<&SelectiveAccess>,
+) -> GetDataResult {
     match app.get(ctx, attribute, access) {
         Ok(data) => GetDataResult::Data(data),
         Err(dar) => GetDataResult::DataAccessResult(dar),
@@ -491,5 +827,8 @@ fn read(app: &mut impl CosemServer, ctx: &AccessContext, attribute: &AttributeDe
 }
 
 fn exception(state_error: StateError, service_error: ServiceError) -> ExceptionResponse {
-    ExceptionResponse { state_error, service_error }
+    ExceptionResponse {
+        state_error,
+        service_error,
+    }
 }
