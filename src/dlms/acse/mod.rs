@@ -25,21 +25,3 @@ pub use values::{
     AcseServiceProviderDiagnostic, AcseServiceUserDiagnostic, ApplicationContext,
     AssociationResult, AuthenticationValue, Mechanism, ResultSourceDiagnostic,
 };
-
-/// Serde helpers that print byte strings as upper-case hex.
-pub(crate) mod hex_serde {
-    use crate::dlms::codec::hex;
-    use serde::Serializer;
-
-    pub fn bytes<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(bytes))
-    }
-
-    #[allow(clippy::ref_option)] // serde's serialize_with passes `&Option<Vec<u8>>`
-    pub fn opt_bytes<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-        match bytes {
-            Some(b) => s.serialize_some(&hex::encode(b)),
-            None => s.serialize_none(),
-        }
-    }
-}
