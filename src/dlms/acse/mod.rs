@@ -1,8 +1,10 @@
 //! The ACSE layer: AARQ, AARE, RLRQ and RLRE in BER, and the xDLMS initiate APDUs they carry.
 //!
-//! Decoding checks every inner length against its enclosing one, keeps elements and values it does
-//! not know (so a decoded APDU re-encodes to the same elements), and re-encodes elements in tag
-//! order with minimal length forms. Layouts follow the Green Book (DLMS UA 1000-2) ACSE ASN.1.
+//! Decoding checks every inner length against its enclosing one, rejects trailing bytes and
+//! duplicate elements, and keeps elements and values it does not know. Encoding writes elements
+//! in tag-number order with the shortest length forms, so canonical input (what gurux, dlms-cosem
+//! and the Green Book examples send) re-encodes byte for byte; anything else that decodes
+//! re-encodes canonically to the same value. Layouts follow the Green Book (DLMS UA 1000-2) ASN.1.
 
 mod aare;
 mod aarq;
