@@ -101,22 +101,12 @@ struct MeterKeys {
     idle_timeout_s: u64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct LatencyKeys {
     min_ms: u64,
     mode_ms: u64,
     max_ms: u64,
-}
-
-impl Default for LatencyKeys {
-    fn default() -> Self {
-        LatencyKeys {
-            min_ms: 0,
-            mode_ms: 0,
-            max_ms: 0,
-        }
-    }
 }
 
 #[derive(Deserialize)]
