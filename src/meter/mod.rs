@@ -2,4 +2,5 @@
 
 pub mod device;
 pub mod identity;
+pub mod manifest;
 pub mod profile;

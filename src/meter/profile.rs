@@ -34,6 +34,27 @@ pub struct Latency {
     pub max: Duration,
 }
 
+impl Latency {
+    /// The latency at quantile `u` in [0, 1) of the triangular distribution (inverse CDF).
+    pub fn sample(&self, u: f64) -> Duration {
+        let (a, c, b) = (
+            self.min.as_secs_f64(),
+            self.mode.as_secs_f64(),
+            self.max.as_secs_f64(),
+        );
+        if b <= a {
+            return self.min;
+        }
+        let split = (c - a) / (b - a);
+        let x = if u < split {
+            a + (u * (b - a) * (c - a)).sqrt()
+        } else {
+            b - ((1.0 - u) * (b - a) * (b - c)).sqrt()
+        };
+        Duration::from_secs_f64(x.clamp(a, b))
+    }
+}
+
 /// How the management client (SAP 1) must authenticate; the public client (SAP 16) never does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Management {
@@ -386,6 +407,29 @@ mod tests {
         let text = SHIPPED[0].1.replace("max_pdu", "max_pdus");
         let err = Profile::parse("p.toml", &text).unwrap_err().to_string();
         assert!(err.contains("max_pdus") && err.contains("line"), "{err}");
+    }
+
+    #[test]
+    fn latency_samples_stay_in_bounds_around_the_mode() {
+        let ms = Duration::from_millis;
+        let l = Latency {
+            min: ms(10),
+            mode: ms(20),
+            max: ms(100),
+        };
+        assert_eq!(l.sample(0.0), ms(10));
+        assert!(l.sample(0.999_999) <= ms(100));
+        let median = l.sample(0.5);
+        assert!(median > ms(20) && median < ms(60), "{median:?}");
+        assert_eq!(
+            Latency {
+                min: ms(5),
+                mode: ms(5),
+                max: ms(5)
+            }
+            .sample(0.7),
+            ms(5)
+        );
     }
 
     #[test]
