@@ -102,7 +102,7 @@ pub fn run(command: &mut Command, timeout: Duration) -> Finished {
     };
     drop(child); // kills it if it is still running, which closes its pipes
     let finished = Finished {
-        status: status.unwrap_or_else(|| ExitStatus::default()),
+        status: status.unwrap_or_default(),
         stdout: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),
     };
