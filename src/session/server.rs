@@ -142,6 +142,7 @@ pub struct ServerSession {
     ciphered: bool,
     /// Whether the APDU being handled arrived ciphered.
     last_was_ciphered: bool,
+    /// The longest APDU this side sends: the smaller of the client's and the meter's max PDU.
     client_max_pdu: usize,
     conformance: Conformance,
     transmit: VecDeque<Vec<u8>>,
@@ -435,7 +436,10 @@ impl ServerSession {
         ctx: AccessContext,
     ) {
         self.conformance = Conformance(initiate.proposed_conformance.0 & self.config.conformance.0);
-        self.client_max_pdu = initiate.client_max_receive_pdu_size as usize;
+        // A meter never sends an APDU longer than its own PDU buffer, whatever the client accepts.
+        self.client_max_pdu = initiate
+            .client_max_receive_pdu_size
+            .min(self.config.max_receive_pdu) as usize;
         let response = InitiateResponse::new(self.conformance, self.config.max_receive_pdu);
         let user_information = match self.cipher.as_mut().filter(|_| self.ciphered) {
             Some(cipher) => match cipher.seal_content(&response.to_bytes()) {
