@@ -3,6 +3,7 @@
 //! The protocol and decision logic is pure (no sockets, no clock, no randomness inside); the
 //! `net` drivers run it on tokio, and later a discrete-event driver runs it in virtual time.
 
+pub mod app;
 pub mod dlms;
 pub mod net;
 pub mod session;

@@ -1,1 +1,5 @@
-fn main() {}
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    reanimator::app::run(reanimator::app::Cli::parse())
+}
