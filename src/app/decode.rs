@@ -28,8 +28,8 @@ const MAX_CIPHER_DEPTH: usize = 4;
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(after_help = "\
 Input: hex, white space and ':' '-' ',' separators allowed, '#' starts a comment line. A buffer
-starting 00 01 is a wrapper frame (several may follow one another); anything else is one APDU.
-Several frames go one per line (or one per argument).
+starting with 00 is read as wrapper frames (header 00 01 ..., several may follow one another; no
+APDU tag is 00); anything else is one APDU. Several frames go one per line (or one per argument).
 
 Deciphering: the sender's system title comes from the frame when it carries one
 (general-glo-ciphering; calling-AP-title of an AARQ; responding-AP-title of an AARE), else from

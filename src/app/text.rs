@@ -1,10 +1,11 @@
 //! Renders a decoded frame's JSON tree as indented text, one line per field, the way the Gurux
 //! translator shows a PDU to its users.
 //!
-//! The renderer is generic: it knows the shape of three kinds of node (an APDU `{apdu, fields}`,
-//! an A-XDR value `{type, value}` and a COSEM date-time), and [`annotate`] adds what a reader
-//! needs beside a raw value (interface-class names, attribute and method names, readable
-//! date-times, printable strings). Everything else is shown as serialized.
+//! The renderer is generic: it knows a few shapes of node (an APDU `{apdu, fields}`, an A-XDR
+//! value `{type, value}`, a COSEM date, time or date-time, and the flag bytes invoke-id-and-priority
+//! and security control, each shown on one line), and [`annotate`] adds what a reader needs beside
+//! a raw value (interface-class names, attribute and method names, readable date-times, printable
+//! strings, system-title manufacturers). Everything else is shown as serialized.
 
 use std::fmt::Write as _;
 
@@ -46,7 +47,7 @@ fn field(
         let _ = writeln!(out, "{indent}{label}: {value}");
         return;
     }
-    let (summary, children) = summarize(key, value, parent);
+    let (summary, children) = summarize(value);
     let note = annotate(key, value, parent)
         .map(|n| format!(" ({n})"))
         .unwrap_or_default();
@@ -75,11 +76,7 @@ enum Children<'a> {
 }
 
 /// The text after `key:` and what to print beneath it.
-fn summarize<'a>(
-    key: &str,
-    value: &'a Value,
-    parent: Option<&Map<String, Value>>,
-) -> (String, Children<'a>) {
+fn summarize(value: &Value) -> (String, Children<'_>) {
     match value {
         Value::Null => ("absent".into(), Children::None),
         Value::Bool(b) => (b.to_string(), Children::None),
@@ -95,15 +92,11 @@ fn summarize<'a>(
             (text, Children::None)
         }
         Value::Array(items) => (format!("{} items", items.len()), Children::Items(items)),
-        Value::Object(map) => summarize_object(key, map, parent),
+        Value::Object(map) => summarize_object(map),
     }
 }
 
-fn summarize_object<'a>(
-    _key: &str,
-    map: &'a Map<String, Value>,
-    _parent: Option<&Map<String, Value>>,
-) -> (String, Children<'a>) {
+fn summarize_object(map: &Map<String, Value>) -> (String, Children<'_>) {
     if let (Some(Value::String(name)), Some(fields)) = (map.get("apdu"), map.get("fields")) {
         return match fields {
             Value::Object(fields) => (name.clone(), Children::Fields(fields)),
@@ -211,7 +204,7 @@ fn summarize_data<'a>(type_name: &str, value: Option<&'a Value>) -> (String, Chi
             },
         },
         Some(scalar) => {
-            let (text, _) = summarize("", scalar, None);
+            let (text, _) = summarize(scalar);
             (format!("{type_name} {text}"), Children::None)
         }
     }
