@@ -203,9 +203,9 @@ fn json_has_the_expected_structure() {
 
     let aare = decode_json(&[PUBLIC_VECTORS[3].1]);
     let fields = &aare[0]["apdu"]["fields"];
-    assert_eq!(fields["result"], "Accepted");
-    assert_eq!(fields["mechanism_name"], "HighGmac");
-    let conformance = fields["user_information"]["InitiateResponse"]["negotiated_conformance"]
+    assert_eq!(fields["result"], "accepted");
+    assert_eq!(fields["mechanism_name"], "hls-gmac");
+    let conformance = fields["user_information"]["initiate-response"]["negotiated_conformance"]
         .as_array()
         .unwrap();
     assert!(conformance.contains(&Value::from("block-transfer-with-get-or-read")));
@@ -230,7 +230,7 @@ fn deciphers_the_public_ciphered_vectors() {
 
     // The AARQ carries the client's system title as calling-AP-title: no --system-title needed.
     let aarq = decode_json(&with_keys(&[CIPHERED_AARQ]));
-    let deciphered = &aarq[0]["apdu"]["fields"]["user_information"]["Ciphered"]["deciphered"];
+    let deciphered = &aarq[0]["apdu"]["fields"]["user_information"]["ciphered"]["deciphered"];
     assert_eq!(
         deciphered["plaintext"],
         "01011000112233445566778899AABBCCDDEEFF0000065F1F0400007E1F04B0"
@@ -324,7 +324,7 @@ fn truncated_input_gives_status_2_and_one_line_with_the_offset() {
     assert!(stdout(&output).is_empty());
     assert_eq!(
         err,
-        "reanimator: at byte 5: expected 6 bytes of OBIS code, only 4 left\n"
+        "reanimator decode: at byte 5: expected 6 bytes of OBIS code, only 4 left\n"
     );
 
     let output = reanimator(
@@ -348,7 +348,7 @@ fn bad_hex_gives_status_2_naming_the_character() {
     let err = assert_fails_with_one_line(&output, 2);
     assert_eq!(
         err,
-        "reanimator: argument 1, column 25: 'Q' is not a hex digit\n"
+        "reanimator decode: argument 1, column 25: 'Q' is not a hex digit\n"
     );
     let output = reanimator(&["decode"], Some("C0 01\nC1 0"));
     let err = assert_fails_with_one_line(&output, 2);

@@ -342,7 +342,8 @@ fn check_aarq(at: &str, aarq: &Aarq, expect: &Value) {
         (Some(UserInformation::InitiateRequest(i)), Some("initiate-request")) => {
             check_initiate(at, i, want)
         }
-        (Some(UserInformation::Ciphered { tag: 0x21, content }), Some("glo-initiate-request")) => {
+        (Some(UserInformation::Ciphered(glo)), Some("glo-initiate-request")) if glo.tag == 0x21 => {
+            let content = &glo.content;
             check_security_header(at, content, want);
             let (title, keys) = keys_of(&expect["keys"]);
             assert_eq!(aarq.calling_ap_title.as_deref(), Some(&title.0[..]), "{at}");
@@ -609,10 +610,7 @@ fn plain_apdus() -> Vec<(&'static str, &'static str, Apdu, bool)> {
             Apdu::Aarq(
                 Aarq::new(
                     ApplicationContext::LogicalNameCiphered,
-                    UserInformation::Ciphered {
-                        tag: glo_initiate.tag,
-                        content: glo_initiate.content,
-                    },
+                    UserInformation::Ciphered(glo_initiate),
                 )
                 .with_authentication(Mechanism::HighGmac, ctos.clone())
                 .with_calling_ap_title(client_title.0),
@@ -955,7 +953,7 @@ fn our_items() -> Vec<Item> {
         );
         let sealed = match &apdu {
             Apdu::Aarq(Aarq {
-                user_information: Some(UserInformation::Ciphered { .. }),
+                user_information: Some(UserInformation::Ciphered(_)),
                 ..
             }) => Some((title(CLIENT_TITLE), initiate_request().to_bytes())),
             _ => None,

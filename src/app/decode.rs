@@ -463,31 +463,20 @@ impl<'o> Decoder<'o> {
     ) {
         let node = fields.get_mut("user_information");
         match info {
-            Some(UserInformation::Ciphered { tag, content }) => {
+            Some(UserInformation::Ciphered(g)) => {
                 let title = self.sender_title(carried_title.as_deref(), by_client);
-                let key = match tag {
-                    0x41 | 0x48 => CipheringKey::Dedicated,
-                    _ => CipheringKey::Global,
-                };
-                let what = ciphered_tag_name(*tag).unwrap_or("user-information");
-                let node = node.and_then(|n| n.get_mut("Ciphered"));
-                self.open(node, content, title, key, what, depth);
+                let key = g.key().unwrap_or(CipheringKey::Global);
+                let what = ciphered_tag_name(g.tag).unwrap_or("user-information");
+                let node = node.and_then(|n| n.get_mut("ciphered"));
+                self.open(node, &g.content, title, key, what, depth);
             }
-            Some(UserInformation::GeneralCiphered {
-                tag,
-                system_title,
-                content,
-            }) => {
-                let title = SystemTitle::from_slice(system_title).map_err(|e| e.to_string());
-                let key = match tag {
-                    0xDC => CipheringKey::Dedicated,
-                    _ => CipheringKey::Global,
-                };
+            Some(UserInformation::GeneralCiphered(g)) => {
+                let title = SystemTitle::from_slice(&g.system_title).map_err(|e| e.to_string());
                 self.open(
-                    node.and_then(|n| n.get_mut("GeneralCiphered")),
-                    content,
+                    node.and_then(|n| n.get_mut("general-ciphered")),
+                    &g.content,
                     title,
-                    key,
+                    g.key,
                     "general-ciphering user-information",
                     depth,
                 );
@@ -719,7 +708,7 @@ mod tests {
         let decoded = explain(&lines(&input), &keys).unwrap();
         assert_eq!(decoded.problems, Vec::<String>::new());
         let initiate =
-            &decoded.frames[0]["apdu"]["fields"]["user_information"]["Ciphered"]["deciphered"];
+            &decoded.frames[0]["apdu"]["fields"]["user_information"]["ciphered"]["deciphered"];
         assert_eq!(initiate["apdu"]["apdu"], "initiate-request");
         let get = &decoded.frames[1]["apdu"]["fields"]["deciphered"];
         assert_eq!(get["plaintext"], "C0010000080000010000FF0200");

@@ -1,11 +1,11 @@
-//! The command-line application: arguments, input and output, exit statuses.
-//!
-//! This is the only part of the crate that reads files, stdin or the environment; each command
-//! lives in its own module and turns its arguments into output through the pure library.
+//! The command-line application: one module per command for argument parsing, wiring and exit
+//! statuses. Only here are files, standard input and the environment read; the commands turn
+//! their arguments into output through the pure library.
 
 pub mod decode;
 pub mod demo;
 pub mod names;
+pub mod read;
 mod text;
 
 use std::io::{self, Write};
@@ -24,37 +24,39 @@ pub struct Cli {
 /// The subcommands, one module each under `src/app/`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Read one meter over the TCP wrapper: a value, a profile or the object list.
+    Read(read::ReadArgs),
     /// Explain captured wrapper frames or APDUs given as hex, as text or JSON.
     Decode(decode::DecodeArgs),
     /// Show what this build can do and how to run its tests.
     Demo,
 }
 
-/// Exit statuses, the same for every command.
+/// Exit statuses shared by the commands.
 pub mod exit {
     /// The command did what was asked.
-    pub const OK: u8 = 0;
+    pub const OK: i32 = 0;
     /// Anything not covered below (an I/O failure, a bug).
-    pub const OTHER: u8 = 1;
+    pub const FAILURE: i32 = 1;
     /// The input (arguments, hex, frame bytes) is invalid; also what clap uses for bad usage.
-    pub const INVALID_INPUT: u8 = 2;
+    pub const INVALID_INPUT: i32 = 2;
     /// No connection to the meter could be made.
-    pub const CANNOT_CONNECT: u8 = 3;
+    pub const CANNOT_CONNECT: i32 = 3;
     /// The meter refused the association (AARE rejected or authentication failed).
-    pub const ASSOCIATION_REFUSED: u8 = 4;
+    pub const REFUSED: i32 = 4;
     /// The association worked but the meter refused an access (data-access-result, exception).
-    pub const ACCESS_ERROR: u8 = 5;
+    pub const ACCESS_ERROR: i32 = 5;
 }
 
 /// Why a command stopped: one line for stderr and the exit status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
-    pub status: u8,
+    pub status: i32,
     pub message: String,
 }
 
 impl Failure {
-    pub fn new(status: u8, message: impl Into<String>) -> Self {
+    pub fn new(status: i32, message: impl Into<String>) -> Self {
         Failure {
             status,
             message: message.into(),
@@ -66,25 +68,29 @@ impl Failure {
     }
 
     pub fn other(message: impl Into<String>) -> Self {
-        Self::new(exit::OTHER, message)
+        Self::new(exit::FAILURE, message)
     }
 }
 
-/// Runs the command line; prints a failure as one line on stderr.
+/// Runs the command line; a failure is printed as one line on stderr.
 pub fn run(cli: Cli) -> ExitCode {
     let stdout = io::stdout();
-    let mut out = stdout.lock();
-    let result = match &cli.command {
-        Command::Decode(args) => decode::run(args, &mut out),
-        Command::Demo => demo::run(&mut out),
+    let result = match cli.command {
+        Command::Read(args) => return exit_code(read::run(args)),
+        Command::Decode(args) => decode::run(&args, &mut stdout.lock()).map_err(|f| ("decode", f)),
+        Command::Demo => demo::run(&mut stdout.lock()).map_err(|f| ("demo", f)),
     };
     match result {
-        Ok(()) => ExitCode::from(exit::OK),
-        Err(failure) => {
-            eprintln!("reanimator: {}", one_line(&failure.message));
-            ExitCode::from(failure.status)
+        Ok(()) => exit_code(exit::OK),
+        Err((command, failure)) => {
+            eprintln!("reanimator {command}: {}", one_line(&failure.message));
+            exit_code(failure.status)
         }
     }
+}
+
+fn exit_code(status: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(status).unwrap_or(1))
 }
 
 /// Writes command output; a closed pipe (`| head`) is not an error.

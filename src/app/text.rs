@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value};
 
 use super::names::{attribute_name, class_name, method_name};
+use crate::dlms::acse::{ApplicationContext, Mechanism};
 use crate::dlms::codec::{hex, Codec};
 use crate::dlms::data::type_name;
 use crate::dlms::datetime::{Date, DateTime, DeviationConvention, Time};
@@ -243,38 +244,23 @@ fn annotate(key: &str, value: &Value, parent: Option<&Map<String, Value>>) -> Op
             "system_title" | "calling_ap_title" | "responding_ap_title" | "called_ap_title",
             Value::String(s),
         ) => manufacturer(s),
-        ("CharString", Value::String(s)) => printable(s),
-        ("mechanism_name", Value::String(s)) => mechanism(s).map(str::to_string),
-        ("application_context_name", Value::String(s)) => {
-            application_context(s).map(str::to_string)
-        }
+        ("char-string", Value::String(s)) => printable(s),
+        ("mechanism_name", Value::String(s)) => mechanism(s),
+        ("application_context_name", Value::String(s)) => application_context(s),
         (_, Value::Object(map)) => annotate_data(map),
         _ => None,
     }
 }
 
-fn mechanism(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "Lowest" => "no authentication, mechanism 0",
-        "Low" => "LLS, mechanism 1",
-        "High" => "HLS, mechanism 2",
-        "HighMd5" => "HLS-MD5, mechanism 3",
-        "HighSha1" => "HLS-SHA1, mechanism 4",
-        "HighGmac" => "HLS-GMAC, mechanism 5",
-        "HighSha256" => "HLS-SHA256, mechanism 6",
-        "HighEcdsa" => "HLS-ECDSA, mechanism 7",
-        _ => return None,
-    })
+/// The wire number of a mechanism or application context, from the name it serializes as.
+fn mechanism(name: &str) -> Option<String> {
+    let id = (0..=u8::MAX).find(|&v| Mechanism::from_u8(v).name() == name)?;
+    Some(format!("mechanism {id}"))
 }
 
-fn application_context(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "LogicalName" => "LN referencing, no ciphering, context 1",
-        "ShortName" => "SN referencing, no ciphering, context 2",
-        "LogicalNameCiphered" => "LN referencing with ciphering, context 3",
-        "ShortNameCiphered" => "SN referencing with ciphering, context 4",
-        _ => return None,
-    })
+fn application_context(name: &str) -> Option<String> {
+    let id = (0..=u8::MAX).find(|&v| ApplicationContext::from_u8(v).name() == name)?;
+    Some(format!("context {id}"))
 }
 
 /// Octet-strings that hold a date-time or text, and structures that are capture objects.
@@ -558,7 +544,7 @@ apdu: get-request
              BE10040E01000000065F1F0400007E1F04B0",
         );
         assert!(
-            text.contains("CharString: 3132333435363738 (\"12345678\")"),
+            text.contains("char-string: 3132333435363738 (\"12345678\")"),
             "{text}"
         );
         let tree = json!({"calling_ap_title": "4D4D4D0000BC614E", "tag": 33});

@@ -10,7 +10,9 @@ mod client;
 mod server;
 
 pub use client::{ClientConfig, ClientEvent, ClientSession, RequestId, Response};
-pub use server::{AccessContext, CosemServer, ServerConfig, ServerEvent, ServerSession};
+pub use server::{
+    AccessContext, ClientPolicy, CosemServer, ServerConfig, ServerEvent, ServerSession,
+};
 
 use std::time::Duration;
 
@@ -92,3 +94,6 @@ pub(crate) const DATABLOCK_OVERHEAD: usize = 1 + 1 + 1 + 1 + 4 + 1 + 3;
 
 /// Overhead of glo-ciphering: tag, a three-byte length, SC, invocation counter and a 12-byte tag.
 pub(crate) const CIPHER_OVERHEAD: usize = 1 + 3 + 1 + 4 + 12;
+
+#[cfg(test)]
+mod tests;

@@ -1,14 +1,14 @@
 //! The few BER building blocks the ACSE APDUs need: elements, small integers, bit strings.
 
-use super::hex_serde;
 use crate::dlms::codec::{put_length_prefixed, put_tlv, DecodeError, DecodeResult, Reader};
+use crate::dlms::serde_hex;
 use serde::Serialize;
 
 /// An element of an ACSE APDU this crate does not model, kept so the APDU re-encodes unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UnknownElement {
     pub tag: u8,
-    #[serde(serialize_with = "hex_serde::bytes")]
+    #[serde(serialize_with = "serde_hex::bytes")]
     pub contents: Vec<u8>,
 }
 
@@ -16,7 +16,7 @@ pub struct UnknownElement {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BitString {
     pub unused_bits: u8,
-    #[serde(serialize_with = "hex_serde::bytes")]
+    #[serde(serialize_with = "serde_hex::bytes")]
     pub bytes: Vec<u8>,
 }
 

@@ -16,7 +16,8 @@ impl Conformance {
     pub const READ: Self = Self(0x10_0000);
     pub const WRITE: Self = Self(0x08_0000);
     pub const UNCONFIRMED_WRITE: Self = Self(0x04_0000);
-    pub const RESERVED_SIX: Self = Self(0x02_0000);
+    /// Named reserved-six in editions before delta-value encoding was introduced.
+    pub const DELTA_VALUE_ENCODING: Self = Self(0x02_0000);
     pub const RESERVED_SEVEN: Self = Self(0x01_0000);
     pub const ATTRIBUTE0_SUPPORTED_WITH_SET: Self = Self(0x00_8000);
     pub const PRIORITY_MGMT_SUPPORTED: Self = Self(0x00_4000);
@@ -43,7 +44,7 @@ impl Conformance {
         (Self::READ, "read"),
         (Self::WRITE, "write"),
         (Self::UNCONFIRMED_WRITE, "unconfirmed-write"),
-        (Self::RESERVED_SIX, "reserved-six"),
+        (Self::DELTA_VALUE_ENCODING, "delta-value-encoding"),
         (Self::RESERVED_SEVEN, "reserved-seven"),
         (
             Self::ATTRIBUTE0_SUPPORTED_WITH_SET,

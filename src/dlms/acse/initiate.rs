@@ -3,14 +3,18 @@
 
 use super::ber;
 use super::conformance::Conformance;
-use super::hex_serde;
 use crate::dlms::codec::{put_length_prefixed, put_tlv, Codec, DecodeError, DecodeResult, Reader};
+use crate::dlms::security::{
+    plain_tag_for, GeneralGloCiphering, GloCiphered, GENERAL_DED_CIPHERING, GENERAL_GLO_CIPHERING,
+};
+use crate::dlms::serde_hex;
+use crate::dlms::xdlms::{tag, ConfirmedServiceError};
 use serde::Serialize;
 
 /// xDLMS InitiateRequest (tag 0x01), in A-XDR.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InitiateRequest {
-    #[serde(serialize_with = "hex_serde::opt_bytes")]
+    #[serde(serialize_with = "serde_hex::opt_bytes")]
     pub dedicated_key: Option<Vec<u8>>,
     /// BOOLEAN DEFAULT TRUE: `true` is sent as "default" (00), `false` as `01 00`.
     pub response_allowed: bool,
@@ -36,7 +40,7 @@ impl InitiateRequest {
 
 impl Codec for InitiateRequest {
     fn encode(&self, out: &mut Vec<u8>) {
-        out.push(0x01);
+        out.push(tag::INITIATE_REQUEST);
         match &self.dedicated_key {
             Some(key) => {
                 out.push(0x01);
@@ -56,7 +60,7 @@ impl Codec for InitiateRequest {
     }
 
     fn read(r: &mut Reader<'_>) -> DecodeResult<Self> {
-        r.expect_u8(0x01, "InitiateRequest tag")?;
+        r.expect_u8(tag::INITIATE_REQUEST, "InitiateRequest tag")?;
         let dedicated_key = match optional_flag(r, "dedicated-key")? {
             true => Some(r.length_prefixed("dedicated-key")?.to_vec()),
             false => None,
@@ -102,7 +106,7 @@ impl InitiateResponse {
 
 impl Codec for InitiateResponse {
     fn encode(&self, out: &mut Vec<u8>) {
-        out.push(0x08);
+        out.push(tag::INITIATE_RESPONSE);
         put_optional_u8(out, self.negotiated_quality_of_service);
         out.push(self.negotiated_dlms_version);
         self.negotiated_conformance.encode(out);
@@ -111,7 +115,7 @@ impl Codec for InitiateResponse {
     }
 
     fn read(r: &mut Reader<'_>) -> DecodeResult<Self> {
-        r.expect_u8(0x08, "InitiateResponse tag")?;
+        r.expect_u8(tag::INITIATE_RESPONSE, "InitiateResponse tag")?;
         Ok(InitiateResponse {
             negotiated_quality_of_service: read_optional_u8(r, "negotiated-quality-of-service")?,
             negotiated_dlms_version: r.u8("negotiated-dlms-version-number")?,
@@ -123,41 +127,23 @@ impl Codec for InitiateResponse {
 }
 
 /// The xDLMS APDU inside an ACSE user-information element (`BE len 04 len <apdu>`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum UserInformation {
     InitiateRequest(InitiateRequest),
     InitiateResponse(InitiateResponse),
-    /// glo-initiateRequest 0x21, glo-initiateResponse 0x28, ded-initiateRequest 0x41,
-    /// ded-initiateResponse 0x48: `tag len <content>`, content = SC, IC, ciphertext, auth tag.
-    Ciphered {
-        tag: u8,
-        #[serde(serialize_with = "hex_serde::bytes")]
-        content: Vec<u8>,
-    },
-    /// general-glo-ciphering 0xDB, general-ded-ciphering 0xDC:
-    /// `tag len <system title> len <content>`, content = SC, IC, ciphertext, auth tag.
-    GeneralCiphered {
-        tag: u8,
-        #[serde(serialize_with = "hex_serde::bytes")]
-        system_title: Vec<u8>,
-        #[serde(serialize_with = "hex_serde::bytes")]
-        content: Vec<u8>,
-    },
-    /// Any other xDLMS APDU (a ConfirmedServiceError 0x0E, say), whole, tag included.
-    Other(#[serde(serialize_with = "hex_serde::bytes")] Vec<u8>),
+    /// What an AARE carries when the meter refuses the InitiateRequest.
+    ConfirmedServiceError(ConfirmedServiceError),
+    /// A glo- or ded- APDU: glo-initiateRequest 0x21, glo-initiateResponse 0x28,
+    /// ded-initiateRequest 0x41, glo-confirmedServiceError 0x2E, ...
+    Ciphered(GloCiphered),
+    /// general-glo-ciphering 0xDB or general-ded-ciphering 0xDC.
+    GeneralCiphered(GeneralGloCiphering),
+    /// Any other xDLMS APDU, whole, tag included.
+    Other(#[serde(serialize_with = "serde_hex::bytes")] Vec<u8>),
 }
 
 impl UserInformation {
-    /// Whether `tag` opens a [`UserInformation::Ciphered`] APDU.
-    pub fn is_ciphered_tag(tag: u8) -> bool {
-        matches!(tag, 0x21 | 0x28 | 0x41 | 0x48)
-    }
-
-    /// Whether `tag` opens a [`UserInformation::GeneralCiphered`] APDU.
-    pub fn is_general_ciphered_tag(tag: u8) -> bool {
-        matches!(tag, 0xDB | 0xDC)
-    }
-
     /// Reads the contents of a user-information element: `04 len <apdu>`, nothing after.
     pub(crate) fn read_contents(c: &mut Reader<'_>) -> DecodeResult<Self> {
         let apdu = ber::expect_element(c, 0x04, "user-information OCTET STRING")?;
@@ -176,45 +162,29 @@ impl Codec for UserInformation {
         match self {
             UserInformation::InitiateRequest(req) => req.encode(out),
             UserInformation::InitiateResponse(resp) => resp.encode(out),
-            UserInformation::Ciphered { tag, content } => {
-                out.push(*tag);
-                put_length_prefixed(out, content);
-            }
-            UserInformation::GeneralCiphered {
-                tag,
-                system_title,
-                content,
-            } => {
-                out.push(*tag);
-                put_length_prefixed(out, system_title);
-                put_length_prefixed(out, content);
-            }
+            UserInformation::ConfirmedServiceError(err) => err.encode(out),
+            UserInformation::Ciphered(apdu) => apdu.encode(out),
+            UserInformation::GeneralCiphered(apdu) => apdu.encode(out),
             UserInformation::Other(bytes) => out.extend_from_slice(bytes),
         }
     }
 
     fn read(r: &mut Reader<'_>) -> DecodeResult<Self> {
         Ok(match r.peek() {
-            Some(0x01) => UserInformation::InitiateRequest(InitiateRequest::read(r)?),
-            Some(0x08) => UserInformation::InitiateResponse(InitiateResponse::read(r)?),
-            Some(tag) if Self::is_ciphered_tag(tag) => {
-                r.u8("ciphered APDU tag")?;
-                UserInformation::Ciphered {
-                    tag,
-                    content: r.length_prefixed("ciphered APDU")?.to_vec(),
-                }
+            Some(tag::INITIATE_REQUEST) => {
+                UserInformation::InitiateRequest(InitiateRequest::read(r)?)
             }
-            Some(tag) if Self::is_general_ciphered_tag(tag) => {
-                r.u8("general-ciphering tag")?;
-                UserInformation::GeneralCiphered {
-                    tag,
-                    system_title: r
-                        .length_prefixed("general-ciphering system-title")?
-                        .to_vec(),
-                    content: r
-                        .length_prefixed("general-ciphering ciphered-content")?
-                        .to_vec(),
-                }
+            Some(tag::INITIATE_RESPONSE) => {
+                UserInformation::InitiateResponse(InitiateResponse::read(r)?)
+            }
+            Some(tag::CONFIRMED_SERVICE_ERROR) => {
+                UserInformation::ConfirmedServiceError(ConfirmedServiceError::read(r)?)
+            }
+            Some(GENERAL_GLO_CIPHERING | GENERAL_DED_CIPHERING) => {
+                UserInformation::GeneralCiphered(GeneralGloCiphering::read(r)?)
+            }
+            Some(t) if plain_tag_for(t).is_some() => {
+                UserInformation::Ciphered(GloCiphered::read(r)?)
             }
             _ => UserInformation::Other(r.rest().to_vec()),
         })

@@ -55,7 +55,7 @@ reason! {
 }
 
 /// RLRQ-apdu (`62 03 80 01 00` for a plain normal release).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Rlrq {
     /// `[0]` 0x80.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -79,7 +79,7 @@ impl Rlrq {
 }
 
 /// RLRE-apdu (`63 03 80 01 00` for a plain normal release).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Rlre {
     /// `[0]` 0x80.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,5 +1,7 @@
 use super::*;
 use crate::dlms::codec::{hex, Codec, DecodeResult};
+use crate::dlms::security::{plain_tag_for, CipheringKey, GeneralGloCiphering, GloCiphered};
+use crate::dlms::xdlms::{ConfirmedService, ConfirmedServiceError};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -85,12 +87,49 @@ fn vectors() -> Vec<(&'static str, Pdu, Vec<u8>)> {
             h("6142A109060760857405080101A203020100A305A10302010E88020780890760857405080205AA0A8008503677524A323146BE10040E0800065F1F040000501F01F40007"),
         ),
         (
+            // u9n/dlms-cosem tests/test_asce/test_aarq.py (test_encode_no_ciphering_high_security)
+            "AARQ with HLS-GMAC challenge",
+            Pdu::Aarq(
+                Aarq::new(LogicalName, initiate_request(0x00_7E1F, 1200))
+                    .with_authentication(Mechanism::HighGmac, b"K56iVagY".to_vec()),
+            ),
+            h("6036A1090607608574050801018A0207808B0760857405080205AC0A80084B35366956616759BE10040E01000000065F1F0400007E1F04B0"),
+        ),
+        (
+            // u9n/dlms-cosem tests/test_asce/test_aare.py (app context name wrong)
+            "AARE rejected, application context not supported",
+            Pdu::Aare(Aare::rejected(
+                LogicalName,
+                AssociationResult::RejectedPermanent,
+                ResultSourceDiagnostic::ServiceUser(
+                    AcseServiceUserDiagnostic::ApplicationContextNameNotSupported,
+                ),
+                Some(initiate_response(0x00_501F, 0x01F4)),
+            )),
+            h("6129A109060760857405080101A203020101A305A103020102BE10040E0800065F1F040000501F01F40007"),
+        ),
+        (
+            // u9n/dlms-cosem tests/test_asce/test_aare.py (incorrect dlms version)
+            "AARE rejected with ConfirmedServiceError dlms-version-too-low",
+            Pdu::Aare(Aare::rejected(
+                LogicalName,
+                AssociationResult::RejectedPermanent,
+                ResultSourceDiagnostic::ServiceUser(AcseServiceUserDiagnostic::NoReasonGiven),
+                Some(UserInformation::ConfirmedServiceError(ConfirmedServiceError {
+                    service: ConfirmedService::InitiateError,
+                    error_kind: 6,
+                    error_value: 1,
+                })),
+            )),
+            h("611FA109060760857405080101A203020101A305A103020101BE0604040E010601"),
+        ),
+        (
             // REFERENCE.md §1; u9n/dlms-cosem tests/test_asce/test_aarq.py
             "ciphered AARQ with glo-initiateRequest",
             Pdu::Aarq(
                 Aarq::new(
                     LogicalNameCiphered,
-                    UserInformation::Ciphered { tag: 0x21, content: h(CIPHERED_INITIATE_REQUEST) },
+                    UserInformation::Ciphered(GloCiphered { tag: 0x21, content: h(CIPHERED_INITIATE_REQUEST) }),
                 )
                 .with_calling_ap_title(h("4D4D4D0000BC614E"))
                 .with_authentication(Mechanism::Low, b"12345678".to_vec()),
@@ -122,10 +161,10 @@ fn vectors() -> Vec<(&'static str, Pdu, Vec<u8>)> {
             // u9n/dlms-cosem tests/test_asce/test_rlrq.py
             "RLRQ with glo-initiateRequest",
             Pdu::Rlrq(Rlrq {
-                user_information: Some(UserInformation::Ciphered {
+                user_information: Some(UserInformation::Ciphered(GloCiphered {
                     tag: 0x21,
                     content: h(CIPHERED_INITIATE_REQUEST),
-                }),
+                })),
                 ..Rlrq::normal()
             }),
             h("6239800100BE34043221303001234567801302FF8A7874133D414CED25B42534D28DB0047720606B175BD52211BE6841DB204D39EE6FDB8E356855"),
@@ -146,15 +185,19 @@ fn vectors() -> Vec<(&'static str, Pdu, Vec<u8>)> {
             // u9n/dlms-cosem tests/test_asce/test_rlre.py
             "RLRE with glo-initiateResponse",
             Pdu::Rlre(Rlre {
-                user_information: Some(UserInformation::Ciphered {
+                user_information: Some(UserInformation::Ciphered(GloCiphered {
                     tag: 0x28,
                     content: h("3001234567891214A0845E475714383F65BC19745CA235906525E4F3E1C893"),
-                }),
+                })),
                 ..Rlre::normal()
             }),
             h("6328800100BE230421281F3001234567891214A0845E475714383F65BC19745CA235906525E4F3E1C893"),
         ),
     ]
+}
+
+fn vector(name: &str) -> (&'static str, Pdu, Vec<u8>) {
+    vectors().into_iter().find(|v| v.0 == name).unwrap()
 }
 
 #[test]
@@ -175,9 +218,11 @@ fn can_round_trip_public_vectors() {
 
 #[test]
 fn ciphered_aarq_keeps_user_information_for_the_security_layer() {
-    let (_, _, bytes) = &vectors()[4];
-    let aarq = Aarq::from_bytes(bytes).unwrap();
-    let Some(UserInformation::Ciphered { tag: 0x21, content }) = &aarq.user_information else {
+    let (_, _, bytes) = vector("ciphered AARQ with glo-initiateRequest");
+    let aarq = Aarq::from_bytes(&bytes).unwrap();
+    let Some(UserInformation::Ciphered(GloCiphered { tag: 0x21, content })) =
+        &aarq.user_information
+    else {
         panic!(
             "expected glo-initiateRequest, got {:?}",
             aarq.user_information
@@ -285,7 +330,7 @@ fn rejects_high_tag_number_form() {
 #[test]
 fn can_round_trip_unknown_elements_and_values() {
     let bytes = h(concat!(
-        "613A",
+        "613C",
         "A109060760857405080105", // application context 5
         "A203020103",             // result 3
         "A305A10302010F",         // service-user diagnostic 15
@@ -294,7 +339,7 @@ fn can_round_trip_unknown_elements_and_values() {
         "89076085740508020A",     // mechanism 10
         "8C0100",                 // unknown [12], primitive
         "BD024142",               // implementation-information, constructed: unknown
-        "BE0404020E01",           // a ConfirmedServiceError, kept as bytes
+        "BE0604040E010602",       // ConfirmedServiceError, incompatible conformance
     ));
     let aare = Aare::from_bytes(&bytes).unwrap();
     assert_eq!(
@@ -312,9 +357,15 @@ fn can_round_trip_unknown_elements_and_values() {
     assert_eq!(aare.responding_ap_invocation_id, Some(-128));
     assert_eq!(aare.mechanism_name, Some(Mechanism::Unknown(10)));
     assert_eq!(aare.other.len(), 2);
+    let Some(UserInformation::ConfirmedServiceError(error)) = &aare.user_information else {
+        panic!(
+            "expected a ConfirmedServiceError, got {:?}",
+            aare.user_information
+        );
+    };
     assert_eq!(
-        aare.user_information,
-        Some(UserInformation::Other(h("0E01")))
+        error.describe(),
+        "initiate-error: initiate: incompatible-conformance"
     );
     assert_eq!(hex::encode(&aare.to_bytes()), hex::encode(&bytes));
 }
@@ -375,20 +426,20 @@ fn conformance_names_and_json() {
 
 #[test]
 fn aare_json_is_readable() {
-    let (_, _, bytes) = &vectors()[3];
-    let json = serde_json::to_value(Aare::from_bytes(bytes).unwrap()).unwrap();
-    assert_eq!(json["result"], "Accepted");
-    assert_eq!(json["mechanism_name"], "HighGmac");
+    let (_, _, bytes) = vector("AARE with HLS-GMAC, authentication-required");
+    let json = serde_json::to_value(Aare::from_bytes(&bytes).unwrap()).unwrap();
+    assert_eq!(json["result"], "accepted");
+    assert_eq!(json["mechanism_name"], "hls-gmac");
     assert_eq!(
-        json["responding_authentication_value"]["CharString"],
+        json["responding_authentication_value"]["char-string"],
         "503677524A323146"
     );
     assert_eq!(
-        json["result_source_diagnostic"]["ServiceUser"],
-        "AuthenticationRequired"
+        json["result_source_diagnostic"]["service-user"],
+        "authentication-required"
     );
     assert_eq!(
-        json["user_information"]["InitiateResponse"]["negotiated_conformance"][0],
+        json["user_information"]["initiate-response"]["negotiated_conformance"][0],
         "priority-mgmt-supported"
     );
     assert_eq!(
@@ -400,8 +451,8 @@ fn aare_json_is_readable() {
 
 #[test]
 fn describes_results_for_a_lab_engineer() {
-    let (_, _, bytes) = &vectors()[3];
-    let text = Aare::from_bytes(bytes).unwrap().describe();
+    let (_, _, bytes) = vector("AARE with HLS-GMAC, authentication-required");
+    let text = Aare::from_bytes(&bytes).unwrap().describe();
     assert!(text.starts_with("association accepted"), "{text}");
     assert!(text.contains("challenge"), "{text}");
     let refused = Aare::rejected(
@@ -416,7 +467,7 @@ fn describes_results_for_a_lab_engineer() {
         refused.describe()
     );
     for d in 0..=15 {
-        assert!(!AcseServiceUserDiagnostic::from(d).describe().is_empty());
+        assert!(!AcseServiceUserDiagnostic::from_u8(d).describe().is_empty());
     }
 }
 
@@ -521,35 +572,39 @@ fn user_information() -> impl Strategy<Value = UserInformation> {
                 vaa_name: vaa,
             })
         });
-    let known = |b: &Vec<u8>| {
-        b.first().is_none_or(|t| {
-            !matches!(t, 0x01 | 0x08)
-                && !UserInformation::is_ciphered_tag(*t)
-                && !UserInformation::is_general_ciphered_tag(*t)
+    let error = (any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(service, kind, value)| {
+        UserInformation::ConfirmedServiceError(ConfirmedServiceError {
+            service: ConfirmedService::from_u8(service),
+            error_kind: kind,
+            error_value: value,
+        })
+    });
+    let ciphered_tags: Vec<u8> = (0..=255).filter(|t| plain_tag_for(*t).is_some()).collect();
+    let unknown = |b: &Vec<u8>| {
+        b.first().is_none_or(|&t| {
+            !matches!(t, 0x01 | 0x08 | 0x0E | 0xDB | 0xDC) && plain_tag_for(t).is_none()
         })
     };
     prop_oneof![
         request,
         response,
-        (
-            prop::sample::select(vec![0x21u8, 0x28, 0x41, 0x48]),
-            bytes(200)
-        )
-            .prop_map(|(tag, content)| UserInformation::Ciphered { tag, content }),
-        (
-            prop::sample::select(vec![0xDBu8, 0xDC]),
-            bytes(9),
-            bytes(40)
-        )
-            .prop_map(
-                |(tag, system_title, content)| UserInformation::GeneralCiphered {
-                    tag,
-                    system_title,
-                    content
-                }
-            ),
+        error,
+        (prop::sample::select(ciphered_tags), bytes(200))
+            .prop_map(|(tag, content)| UserInformation::Ciphered(GloCiphered { tag, content })),
+        (any::<bool>(), bytes(9), bytes(40)).prop_map(|(dedicated, system_title, content)| {
+            let key = if dedicated {
+                CipheringKey::Dedicated
+            } else {
+                CipheringKey::Global
+            };
+            UserInformation::GeneralCiphered(GeneralGloCiphering {
+                key,
+                system_title,
+                content,
+            })
+        }),
         bytes(20)
-            .prop_filter("known xDLMS tag", known)
+            .prop_filter("known xDLMS tag", unknown)
             .prop_map(UserInformation::Other),
     ]
 }
@@ -590,11 +645,11 @@ prop_compose! {
 prop_compose! {
     fn aarq()(
         protocol_version in proptest::option::of(bit_string()),
-        context in proptest::option::of(any::<u8>().prop_map(ApplicationContext::from)),
+        context in proptest::option::of(any::<u8>().prop_map(ApplicationContext::from_u8)),
         called in titles_and_ids(),
         calling in titles_and_ids(),
         requirements in proptest::option::of(bit_string()),
-        mechanism in proptest::option::of(any::<u8>().prop_map(Mechanism::from)),
+        mechanism in proptest::option::of(any::<u8>().prop_map(Mechanism::from_u8)),
         auth in proptest::option::of(auth_value()),
         implementation in proptest::option::of(bytes(10)),
         user_information in proptest::option::of(user_information()),
@@ -623,20 +678,24 @@ prop_compose! {
 
 fn diagnostic() -> impl Strategy<Value = ResultSourceDiagnostic> {
     prop_oneof![
-        any::<u8>().prop_map(|d| ResultSourceDiagnostic::ServiceUser(d.into())),
-        any::<u8>().prop_map(|d| ResultSourceDiagnostic::ServiceProvider(d.into())),
+        any::<u8>().prop_map(|d| ResultSourceDiagnostic::ServiceUser(
+            AcseServiceUserDiagnostic::from_u8(d)
+        )),
+        any::<u8>().prop_map(|d| ResultSourceDiagnostic::ServiceProvider(
+            AcseServiceProviderDiagnostic::from_u8(d)
+        )),
     ]
 }
 
 prop_compose! {
     fn aare()(
         protocol_version in proptest::option::of(bit_string()),
-        context in proptest::option::of(any::<u8>().prop_map(ApplicationContext::from)),
-        result in proptest::option::of(any::<u8>().prop_map(AssociationResult::from)),
+        context in proptest::option::of(any::<u8>().prop_map(ApplicationContext::from_u8)),
+        result in proptest::option::of(any::<u8>().prop_map(AssociationResult::from_u8)),
         diagnostic in proptest::option::of(diagnostic()),
         responding in titles_and_ids(),
         requirements in proptest::option::of(bit_string()),
-        mechanism in proptest::option::of(any::<u8>().prop_map(Mechanism::from)),
+        mechanism in proptest::option::of(any::<u8>().prop_map(Mechanism::from_u8)),
         auth in proptest::option::of(auth_value()),
         implementation in proptest::option::of(bytes(10)),
         user_information in proptest::option::of(user_information()),

@@ -1,47 +1,17 @@
 //! The named values inside ACSE elements: contexts, mechanisms, results, diagnostics.
 
 use super::ber::{self, BitString};
-use super::hex_serde;
-use crate::dlms::codec::{put_tlv, DecodeResult, Reader};
+use crate::dlms::codec::{put_tlv, DecodeError, DecodeResult, Reader};
+use crate::dlms::serde_hex;
 use serde::Serialize;
-
-/// A one-byte wire enum that keeps the values it does not name.
-macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $value:literal,)* }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)*
-            Unknown(u8),
-        }
-
-        impl From<u8> for $name {
-            fn from(value: u8) -> Self {
-                match value {
-                    $($value => $name::$variant,)*
-                    other => $name::Unknown(other),
-                }
-            }
-        }
-
-        impl From<$name> for u8 {
-            fn from(value: $name) -> u8 {
-                match value {
-                    $($name::$variant => $value,)*
-                    $name::Unknown(other) => other,
-                }
-            }
-        }
-    };
-}
 
 wire_enum! {
     /// The application context: how objects are referenced and whether APDUs are ciphered.
-    ApplicationContext {
-        LogicalName = 1,
-        ShortName = 2,
-        LogicalNameCiphered = 3,
-        ShortNameCiphered = 4,
+    pub enum ApplicationContext {
+        LogicalName = 1 => "logical-name",
+        ShortName = 2 => "short-name",
+        LogicalNameCiphered = 3 => "logical-name-ciphered",
+        ShortNameCiphered = 4 => "short-name-ciphered",
     }
 }
 
@@ -52,53 +22,54 @@ impl ApplicationContext {
         ber::whole(oid, |o| {
             ber::read_dlms_oid(o, 1, "application-context-name")
         })
-        .map(Self::from)
+        .map(Self::from_u8)
     }
 
     pub(crate) fn put_contents(self, out: &mut Vec<u8>) {
-        put_tlv(out, 0x06, |out| ber::put_dlms_oid(out, 1, self.into()));
+        put_tlv(out, 0x06, |out| ber::put_dlms_oid(out, 1, self.to_u8()));
     }
 }
 
 wire_enum! {
     /// The authentication mechanism named in mechanism-name.
-    Mechanism {
+    pub enum Mechanism {
         /// No authentication; normally sent by leaving mechanism-name out.
-        Lowest = 0,
+        Lowest = 0 => "lowest",
         /// LLS: a password.
-        Low = 1,
+        Low = 1 => "lls",
         /// HLS with a manufacturer-specific proof.
-        High = 2,
-        HighMd5 = 3,
-        HighSha1 = 4,
-        HighGmac = 5,
-        HighSha256 = 6,
-        HighEcdsa = 7,
+        High = 2 => "hls",
+        HighMd5 = 3 => "hls-md5",
+        HighSha1 = 4 => "hls-sha1",
+        HighGmac = 5 => "hls-gmac",
+        HighSha256 = 6 => "hls-sha256",
+        HighEcdsa = 7 => "hls-ecdsa",
     }
 }
 
 impl Mechanism {
     /// Reads the mechanism-name contents (an implicit OBJECT IDENTIFIER).
     pub(crate) fn read_contents(c: &mut Reader<'_>) -> DecodeResult<Self> {
-        ber::read_dlms_oid(c, 2, "mechanism-name").map(Self::from)
+        ber::read_dlms_oid(c, 2, "mechanism-name").map(Self::from_u8)
     }
 
     pub(crate) fn put_contents(self, out: &mut Vec<u8>) {
-        ber::put_dlms_oid(out, 2, self.into());
+        ber::put_dlms_oid(out, 2, self.to_u8());
     }
 }
 
 /// The calling or responding authentication value: an LLS password or an HLS challenge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum AuthenticationValue {
     /// charstring `[0]` (tag 0x80): what every DLMS mechanism uses.
-    CharString(#[serde(serialize_with = "hex_serde::bytes")] Vec<u8>),
+    CharString(#[serde(serialize_with = "serde_hex::bytes")] Vec<u8>),
     /// bitstring `[1]` (tag 0x81).
     BitString(BitString),
     /// Another choice (external `[2]`, other `[3]`, ...) kept as its tag and contents.
     Other {
         tag: u8,
-        #[serde(serialize_with = "hex_serde::bytes")]
+        #[serde(serialize_with = "serde_hex::bytes")]
         contents: Vec<u8>,
     },
 }
@@ -132,10 +103,10 @@ impl AuthenticationValue {
 
 wire_enum! {
     /// The result element of an AARE.
-    AssociationResult {
-        Accepted = 0,
-        RejectedPermanent = 1,
-        RejectedTransient = 2,
+    pub enum AssociationResult {
+        Accepted = 0 => "accepted",
+        RejectedPermanent = 1 => "rejected-permanent",
+        RejectedTransient = 2 => "rejected-transient",
     }
 }
 
@@ -157,22 +128,22 @@ impl AssociationResult {
 
 wire_enum! {
     /// Why the meter's application (the ACSE service user) answered as it did.
-    AcseServiceUserDiagnostic {
-        Null = 0,
-        NoReasonGiven = 1,
-        ApplicationContextNameNotSupported = 2,
-        CallingApTitleNotRecognized = 3,
-        CallingApInvocationIdentifierNotRecognized = 4,
-        CallingAeQualifierNotRecognized = 5,
-        CallingAeInvocationIdentifierNotRecognized = 6,
-        CalledApTitleNotRecognized = 7,
-        CalledApInvocationIdentifierNotRecognized = 8,
-        CalledAeQualifierNotRecognized = 9,
-        CalledAeInvocationIdentifierNotRecognized = 10,
-        AuthenticationMechanismNameNotRecognised = 11,
-        AuthenticationMechanismNameRequired = 12,
-        AuthenticationFailure = 13,
-        AuthenticationRequired = 14,
+    pub enum AcseServiceUserDiagnostic {
+        Null = 0 => "null",
+        NoReasonGiven = 1 => "no-reason-given",
+        ApplicationContextNameNotSupported = 2 => "application-context-name-not-supported",
+        CallingApTitleNotRecognized = 3 => "calling-ap-title-not-recognized",
+        CallingApInvocationIdentifierNotRecognized = 4 => "calling-ap-invocation-identifier-not-recognized",
+        CallingAeQualifierNotRecognized = 5 => "calling-ae-qualifier-not-recognized",
+        CallingAeInvocationIdentifierNotRecognized = 6 => "calling-ae-invocation-identifier-not-recognized",
+        CalledApTitleNotRecognized = 7 => "called-ap-title-not-recognized",
+        CalledApInvocationIdentifierNotRecognized = 8 => "called-ap-invocation-identifier-not-recognized",
+        CalledAeQualifierNotRecognized = 9 => "called-ae-qualifier-not-recognized",
+        CalledAeInvocationIdentifierNotRecognized = 10 => "called-ae-invocation-identifier-not-recognized",
+        AuthenticationMechanismNameNotRecognised = 11 => "authentication-mechanism-name-not-recognised",
+        AuthenticationMechanismNameRequired = 12 => "authentication-mechanism-name-required",
+        AuthenticationFailure = 13 => "authentication-failure",
+        AuthenticationRequired = 14 => "authentication-required",
     }
 }
 
@@ -231,10 +202,10 @@ impl AcseServiceUserDiagnostic {
 
 wire_enum! {
     /// Why the meter's ACSE protocol machine (the service provider) refused.
-    AcseServiceProviderDiagnostic {
-        Null = 0,
-        NoReasonGiven = 1,
-        NoCommonAcseVersion = 2,
+    pub enum AcseServiceProviderDiagnostic {
+        Null = 0 => "null",
+        NoReasonGiven = 1 => "no-reason-given",
+        NoCommonAcseVersion = 2 => "no-common-acse-version",
     }
 }
 
@@ -256,6 +227,7 @@ impl AcseServiceProviderDiagnostic {
 
 /// The result-source-diagnostic of an AARE: which side of the meter explains the result, and how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ResultSourceDiagnostic {
     /// acse-service-user `[1]` (`A1 03 02 01 d`).
     ServiceUser(AcseServiceUserDiagnostic),
@@ -277,9 +249,9 @@ impl ResultSourceDiagnostic {
         let (tag, inner) = ber::read_element(c, "result-source-diagnostic choice")?;
         let value = ber::whole(inner, |i| ber::read_small_integer(i, "diagnostic INTEGER"))?;
         match tag {
-            0xA1 => Ok(Self::ServiceUser(value.into())),
-            0xA2 => Ok(Self::ServiceProvider(value.into())),
-            _ => Err(crate::dlms::codec::DecodeError {
+            0xA1 => Ok(Self::ServiceUser(AcseServiceUserDiagnostic::from_u8(value))),
+            0xA2 => Ok(Self::ServiceProvider(AcseServiceProviderDiagnostic::from_u8(value))),
+            _ => Err(DecodeError {
                 offset: at,
                 message: format!(
                     "expected acse-service-user (0xA1) or acse-service-provider (0xA2), found 0x{tag:02X}"
@@ -290,8 +262,8 @@ impl ResultSourceDiagnostic {
 
     pub(crate) fn put_contents(&self, out: &mut Vec<u8>) {
         let (tag, value) = match self {
-            Self::ServiceUser(d) => (0xA1, u8::from(*d)),
-            Self::ServiceProvider(d) => (0xA2, u8::from(*d)),
+            Self::ServiceUser(d) => (0xA1, d.to_u8()),
+            Self::ServiceProvider(d) => (0xA2, d.to_u8()),
         };
         put_tlv(out, tag, |o| ber::put_small_integer(o, value));
     }
