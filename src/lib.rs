@@ -6,5 +6,6 @@
 pub mod app;
 pub mod cosem;
 pub mod dlms;
+pub mod meter;
 pub mod net;
 pub mod session;
