@@ -24,6 +24,8 @@ pub mod server;
 pub mod utility;
 
 #[cfg(test)]
+mod pair_tests;
+#[cfg(test)]
 mod tests;
 
 pub use client::{
