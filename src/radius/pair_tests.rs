@@ -471,7 +471,13 @@ fn server_requiring_message_authenticator_drops_requests_without_one() {
 fn authenticate_decides_by_the_table() {
     let server = utility();
     let now = at("2026-11-26T02:00:00Z");
-    let cases: [(&str, Option<&str>, Option<&str>, Result<&str, RejectReason>); 8] = [
+    type Case<'a> = (
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        Result<&'a str, RejectReason>,
+    );
+    let cases: [Case; 8] = [
         (
             "meter-0001@dso.example",
             Some("s3cret"),
