@@ -1,6 +1,7 @@
 //! The tokio side: codecs and drivers that run the pure protocol over real sockets.
 
 pub mod client;
+pub mod radius_udp;
 pub mod server;
 pub mod wrapper_codec;
 
