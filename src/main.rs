@@ -13,12 +13,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Read(app::read::ReadArgs),
+    /// The utility's embedded RADIUS server and its credentials.
+    Radius(app::radius::RadiusArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Read(args) => app::read::run(args),
+        Command::Radius(args) => app::radius::run(args),
     };
     std::process::exit(code);
 }

@@ -164,11 +164,12 @@ impl Drop for FreeRadius {
     }
 }
 
-/// Runs `radclient -x ADDR CODE SECRET` with the attributes on standard input.
+/// Runs `radclient -x ADDR CODE SECRET` with the attributes on standard input: one try,
+/// two seconds (loopback answers in milliseconds).
 pub fn radclient(addr: SocketAddr, code: &str, secret: &str, attributes: &str) -> Output {
     use std::io::Write;
     let mut child = Command::new(tool("radclient"))
-        .args(["-x", "-r", "2", "-t", "2"])
+        .args(["-x", "-r", "1", "-t", "2"])
         .arg(addr.to_string())
         .arg(code)
         .arg(secret)
