@@ -211,10 +211,11 @@ impl ProxyClient {
         request: AccessRequest,
         now: Instant,
     ) -> Result<RequestId, ClientError> {
-        // Refuse what cannot be encoded now rather than when an identifier frees up.
-        request
-            .to_packet(0, [0; AUTHENTICATOR_LEN], &self.config.secret)?
-            .to_bytes()?;
+        // Refuse what cannot be encoded now rather than when an identifier frees up (the
+        // authenticator changes no length).
+        let secret = &self.config.secret;
+        let packet = request.to_packet(0, [0; AUTHENTICATOR_LEN], secret)?;
+        authenticator::sign_access_request(&packet, secret, self.config.message_authenticator)?;
         self.submit(Request::Access(request), now)
     }
 

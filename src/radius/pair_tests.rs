@@ -628,3 +628,62 @@ fn rejects_bad_credentials_files_naming_the_key() {
         assert!(!err.fix.is_empty());
     }
 }
+
+#[test]
+fn rejects_requests_too_long_to_send() {
+    let mut client = ProxyClient::new(ClientConfig::new(SECRET), 1).unwrap();
+    let now = Instant::now();
+    let long_name = access(&"u".repeat(254), "p");
+    assert!(client.send_access(long_name, now).is_err());
+    // Fits without the Message-Authenticator, not with it.
+    let mut near_limit = access("meter-0001@dso.example", "s3cret");
+    near_limit.proxy_state = vec![vec![0; 253]; 15];
+    let base = near_limit.to_packet(0, [0; 16], SECRET).unwrap();
+    let spare = 4096 - base.to_bytes().unwrap().len();
+    near_limit.proxy_state.push(vec![0; spare - 2]);
+    assert_eq!(
+        near_limit
+            .to_packet(0, [0; 16], SECRET)
+            .unwrap()
+            .to_bytes()
+            .unwrap()
+            .len(),
+        4096
+    );
+    assert!(client.send_access(near_limit, now).is_err());
+    assert_eq!((client.in_flight(), client.queued()), (0, 0));
+    assert!(client.poll_transmit().is_none());
+}
+
+#[test]
+fn server_drops_a_request_whose_echoed_proxy_state_leaves_no_room() {
+    // Only User-Name and User-Password: the accept (Message-Authenticator, Framed-IP-Address,
+    // Reply-Message) is longer than they are.
+    let request = access("meter-0001@dso.example", "s3cret");
+    let mut packet = request.to_packet(3, [9; 16], SECRET).unwrap();
+    packet.attributes.truncate(2);
+    for _ in 0..15 {
+        packet.push(super::Attribute::octets(
+            super::AttributeType::ProxyState,
+            vec![1; 253],
+        ));
+    }
+    let spare = 4096 - packet.to_bytes().unwrap().len();
+    packet.push(super::Attribute::octets(
+        super::AttributeType::ProxyState,
+        vec![1; spare - 2],
+    ));
+    let wire = super::authenticator::sign_access_request(&packet, SECRET, false).unwrap();
+    assert_eq!(wire.len(), 4096);
+    let mut server = RadiusServer::new(ServerConfig::new(SECRET), utility());
+    let from: SocketAddr = CLIENT_ADDR.parse().unwrap();
+    server.handle_datagram(from, &wire, Instant::now(), at("2026-11-26T02:00:00Z"));
+    assert!(server.poll_transmit().is_none());
+    assert!(matches!(
+        server.poll_event(),
+        Some(ServerEvent::Discarded {
+            reason: super::server::Discard::Malformed(_),
+            ..
+        })
+    ));
+}
