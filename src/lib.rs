@@ -8,4 +8,5 @@ pub mod cosem;
 pub mod dlms;
 pub mod meter;
 pub mod net;
+pub mod radius;
 pub mod session;

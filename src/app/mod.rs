@@ -6,6 +6,7 @@ pub mod decode;
 pub mod demo;
 pub mod meters;
 pub mod names;
+pub mod radius;
 pub mod read;
 mod text;
 
@@ -29,6 +30,8 @@ pub enum Command {
     Meters(meters::MetersArgs),
     /// Read one meter over the TCP wrapper: a value, a profile or the object list.
     Read(read::ReadArgs),
+    /// The utility's embedded RADIUS server and its credentials.
+    Radius(radius::RadiusArgs),
     /// Explain captured wrapper frames or APDUs given as hex, as text or JSON.
     Decode(decode::DecodeArgs),
     /// Show what this build can do and how to run its tests.
@@ -81,6 +84,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Meters(args) => return exit_code(meters::run(args)),
         Command::Read(args) => return exit_code(read::run(args)),
+        Command::Radius(args) => return exit_code(radius::run(args)),
         Command::Decode(args) => decode::run(&args, &mut stdout.lock()).map_err(|f| ("decode", f)),
         Command::Demo => demo::run(&mut stdout.lock()).map_err(|f| ("demo", f)),
     };

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod fleet;
 pub mod fleet_control;
+pub mod radius_udp;
 pub mod server;
 pub mod wrapper_codec;
 
