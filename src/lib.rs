@@ -5,3 +5,4 @@
 
 pub mod dlms;
 pub mod net;
+pub mod session;

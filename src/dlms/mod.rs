@@ -3,10 +3,13 @@
 #[macro_use]
 mod wire_enum;
 
+pub mod acse;
+pub mod apdu;
 pub mod codec;
 pub mod data;
 pub mod datetime;
 pub mod obis;
+pub mod security;
 pub mod serde_hex;
 pub mod wrapper;
 pub mod xdlms;
