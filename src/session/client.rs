@@ -12,7 +12,7 @@ use crate::dlms::acse::{
 use crate::dlms::codec::{Codec, DecodeResult};
 use crate::dlms::data::Data;
 use crate::dlms::obis::Obis;
-use crate::dlms::security::{verify_hls_gmac, SystemTitle};
+use crate::dlms::security::{verify_hls_gmac, GloCiphered, SystemTitle};
 use crate::dlms::xdlms::{
     ActionOutcome, ActionRequest, ActionResponse, ActionResult, AttributeDescriptor,
     ConfirmedServiceError, DataAccessResult, DataNotification, EventNotification,
@@ -339,7 +339,7 @@ impl ClientSession {
                     let content = cipher.seal_content(&initiate.to_bytes())?;
                     (
                         ApplicationContext::LogicalNameCiphered,
-                        UserInformation::Ciphered { tag: 0x21, content },
+                        UserInformation::Ciphered(GloCiphered { tag: 0x21, content }),
                     )
                 }
                 None => (
@@ -410,7 +410,7 @@ impl ClientSession {
 
     fn on_aare(&mut self, now: Instant, aare: Aare) -> Result<(), SessionError> {
         let user_information = match aare.user_information.clone() {
-            Some(UserInformation::Ciphered { content, .. }) => {
+            Some(UserInformation::Ciphered(GloCiphered { content, .. })) => {
                 let title = responding_title(&aare)?;
                 let cipher = self.cipher.as_mut().ok_or_else(|| {
                     SessionError::Protocol("ciphered AARE but no keys configured".into())
@@ -422,10 +422,8 @@ impl ClientSession {
         };
         if !aare.is_accepted() {
             let mut why = aare.describe();
-            if let Some(UserInformation::Other(bytes)) = &user_information {
-                if let Ok(error) = ConfirmedServiceError::from_bytes(bytes) {
-                    why = format!("{why}; {}", error.describe());
-                }
+            if let Some(UserInformation::ConfirmedServiceError(error)) = &user_information {
+                why = format!("{why}; {}", error.describe());
             }
             return Err(SessionError::Refused(why));
         }

@@ -10,7 +10,9 @@ mod client;
 mod server;
 
 pub use client::{ClientConfig, ClientEvent, ClientSession, RequestId, Response};
-pub use server::{AccessContext, ClientPolicy, CosemServer, ServerConfig, ServerEvent, ServerSession};
+pub use server::{
+    AccessContext, ClientPolicy, CosemServer, ServerConfig, ServerEvent, ServerSession,
+};
 
 use std::time::Duration;
 

@@ -16,7 +16,9 @@ use crate::dlms::acse::{
 use crate::dlms::codec::Codec;
 use crate::dlms::data::Data;
 use crate::dlms::obis::Obis;
-use crate::dlms::security::{hls_gmac_proof, verify_hls_gmac, SecurityError, SystemTitle};
+use crate::dlms::security::{
+    hls_gmac_proof, verify_hls_gmac, GloCiphered, SecurityError, SystemTitle,
+};
 use crate::dlms::xdlms::{
     ActionOutcome, ActionRequest, ActionResponse, ActionResult, AttributeDescriptor,
     ConfirmedService, ConfirmedServiceError, DataAccessResult, DataBlockG, ExceptionResponse,
@@ -357,7 +359,7 @@ impl ServerSession {
         }
         let initiate = self
             .open_initiate(aarq)
-            .map_err(|reason| (D::NoReasonGiven, None, reason))?;
+            .map_err(|(diagnostic, reason)| (diagnostic, None, reason))?;
         if initiate.proposed_dlms_version < 6 {
             let error = ConfirmedServiceError {
                 service: ConfirmedService::InitiateError,
@@ -366,7 +368,7 @@ impl ServerSession {
             };
             return Err((
                 D::NoReasonGiven,
-                Some(UserInformation::Other(error.to_bytes())),
+                Some(UserInformation::ConfirmedServiceError(error)),
                 "DLMS version below 6".into(),
             ));
         }
@@ -380,18 +382,37 @@ impl ServerSession {
         ))
     }
 
-    fn open_initiate(&mut self, aarq: &Aarq) -> Result<InitiateRequest, String> {
+    /// The InitiateRequest, deciphered if needed; a decipher failure means the keys differ.
+    fn open_initiate(
+        &mut self,
+        aarq: &Aarq,
+    ) -> Result<InitiateRequest, (AcseServiceUserDiagnostic, String)> {
+        use AcseServiceUserDiagnostic as D;
         let bytes = match (&aarq.user_information, self.cipher.as_mut()) {
             (Some(UserInformation::InitiateRequest(i)), _) => return Ok(i.clone()),
-            (Some(UserInformation::Ciphered { content, .. }), Some(cipher)) => cipher
-                .open_content(content, None)
-                .map_err(|e| format!("cannot open the glo-initiateRequest: {e}"))?,
-            (Some(UserInformation::Ciphered { .. }), None) => {
-                return Err("ciphered AARQ but this meter has no keys".into())
+            (Some(UserInformation::Ciphered(GloCiphered { content, .. })), Some(cipher)) => {
+                cipher.open_content(content, None).map_err(|e| {
+                    (
+                        D::AuthenticationFailure,
+                        format!("cannot open the glo-initiateRequest (keys differ?): {e}"),
+                    )
+                })?
             }
-            _ => return Err("the AARQ carries no InitiateRequest".into()),
+            (Some(UserInformation::Ciphered(_)), None) => {
+                return Err((
+                    D::ApplicationContextNameNotSupported,
+                    "ciphered AARQ but this meter has no keys".into(),
+                ))
+            }
+            _ => {
+                return Err((
+                    D::NoReasonGiven,
+                    "the AARQ carries no InitiateRequest".into(),
+                ))
+            }
         };
-        InitiateRequest::from_bytes(&bytes).map_err(|e| format!("malformed InitiateRequest: {e}"))
+        InitiateRequest::from_bytes(&bytes)
+            .map_err(|e| (D::NoReasonGiven, format!("malformed InitiateRequest: {e}")))
     }
 
     fn accept(
@@ -406,7 +427,7 @@ impl ServerSession {
         let response = InitiateResponse::new(self.conformance, self.config.max_receive_pdu);
         let user_information = match self.cipher.as_mut().filter(|_| self.ciphered) {
             Some(cipher) => match cipher.seal_content(&response.to_bytes()) {
-                Ok(content) => UserInformation::Ciphered { tag: 0x28, content },
+                Ok(content) => UserInformation::Ciphered(GloCiphered { tag: 0x28, content }),
                 Err(e) => {
                     return self.refuse(
                         context,

@@ -400,7 +400,8 @@ proptest! {
     fn can_round_trip_generated_set_and_action(data in crate::dlms::data::tests::arb_data(), class_id in any::<u16>(),
                                                obis in any::<[u8; 6]>(), attr in any::<i8>()) {
         let set = SetRequest::Normal { invoke: C1, attribute: AttributeDescriptor::new(class_id, Obis(obis), attr), access: None, value: data.clone() };
-        prop_assert_eq!(SetRequest::from_bytes(&set.to_bytes()).unwrap(), set.clone());
+        let bytes = set.to_bytes();
+        prop_assert_eq!(SetRequest::from_bytes(&bytes).unwrap().to_bytes(), bytes);
         let action = ActionRequest::Normal { invoke: C1, method: MethodDescriptor { class_id, instance: Obis(obis), method: attr }, parameters: Some(data) };
         let bytes = action.to_bytes();
         prop_assert_eq!(ActionRequest::from_bytes(&bytes).unwrap().to_bytes(), bytes);
