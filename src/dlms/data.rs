@@ -186,14 +186,13 @@ impl Data {
     fn read_at_depth(r: &mut Reader<'_>, depth: usize) -> DecodeResult<Self> {
         let at = r.offset();
         let tag = r.u8("data tag")?;
-        Self::read_body(r, tag, depth).map_err(|mut e| {
-            if e.offset == at + 1 && e.message.starts_with("expected") {
-                e.message = format!("{} (for {} at byte {at})", e.message, type_name(tag));
-            }
-            e
-        })
+        match Self::read_body(r, tag, depth) {
+            Ok(data) => Ok(data),
+            Err(e) => Err(name_the_type(e, tag, at)),
+        }
     }
 
+    #[inline]
     fn read_body(r: &mut Reader<'_>, tag: u8, depth: usize) -> DecodeResult<Self> {
         Ok(match tag {
             tag::NULL => Data::Null,
@@ -247,6 +246,16 @@ impl Data {
             }
         }
     }
+}
+
+/// Says which value a read failing right after the tag at `at` was for.
+#[cold]
+#[inline(never)]
+fn name_the_type(mut e: DecodeError, tag: u8, at: usize) -> DecodeError {
+    if e.offset == at + 1 && e.message.starts_with("expected") {
+        e.message = format!("{} (for {} at byte {at})", e.message, type_name(tag));
+    }
+    e
 }
 
 fn read_elements(r: &mut Reader<'_>, depth: usize, what: &str) -> DecodeResult<Vec<Data>> {
