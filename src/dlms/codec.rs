@@ -102,12 +102,13 @@ impl<'a> Reader<'a> {
 
     #[inline]
     pub fn take(&mut self, n: usize, what: &str) -> DecodeResult<&'a [u8]> {
-        if n > self.remaining() {
-            return Err(self.too_short(n, what));
+        match self.buf.get(self.pos..).and_then(|rest| rest.get(..n)) {
+            Some(out) => {
+                self.pos += n;
+                Ok(out)
+            }
+            None => Err(self.too_short(n, what)),
         }
-        let out = &self.buf[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(out)
     }
 
     #[inline]

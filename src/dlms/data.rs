@@ -222,14 +222,7 @@ impl Data {
             tag::DATE => Data::Date(Date::read(r)?),
             tag::TIME => Data::Time(Time::read(r)?),
             tag::DONT_CARE => Data::DontCare,
-            other => {
-                return Err(DecodeError {
-                    offset: r.offset() - 1,
-                    message: format!(
-                        "expected an A-XDR data tag, found unknown tag {other} (0x{other:02X})"
-                    ),
-                })
-            }
+            other => return Err(unknown_tag(r, other)),
         })
     }
 
@@ -245,6 +238,16 @@ impl Data {
                 out.remove(start);
             }
         }
+    }
+}
+
+/// `tag`, just read, is not an A-XDR data tag.
+#[cold]
+#[inline(never)]
+fn unknown_tag(r: &Reader<'_>, tag: u8) -> DecodeError {
+    DecodeError {
+        offset: r.offset() - 1,
+        message: format!("expected an A-XDR data tag, found unknown tag {tag} (0x{tag:02X})"),
     }
 }
 
