@@ -3,6 +3,9 @@
 //! The protocol and decision logic is pure (no sockets, no clock, no randomness inside); the
 //! `net` drivers run it on tokio, and later a discrete-event driver runs it in virtual time.
 
+pub mod app;
+pub mod cosem;
 pub mod dlms;
+pub mod meter;
 pub mod net;
 pub mod session;

@@ -1,1 +1,24 @@
-fn main() {}
+use clap::{Parser, Subcommand};
+
+use reanimator::app;
+
+/// DLMS/COSEM head-end, meter-fleet simulator and wake-up orchestrator.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Read(app::read::ReadArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Read(args) => app::read::run(args),
+    };
+    std::process::exit(code);
+}

@@ -261,6 +261,48 @@ fn name_the_type(mut e: DecodeError, tag: u8, at: usize) -> DecodeError {
     e
 }
 
+/// A compact human form: numbers plainly, strings as text, octet-strings as hex (or as a date-time
+/// when they hold a valid one), arrays as `[..]` and structures as `{..}`.
+impl std::fmt::Display for Data {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::dlms::codec::hex;
+        let list = |f: &mut std::fmt::Formatter<'_>, items: &[Data], open: &str, close: &str| {
+            f.write_str(open)?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{item}")?;
+            }
+            f.write_str(close)
+        };
+        match self {
+            Data::Null => f.write_str("null"),
+            Data::DontCare => f.write_str("dont-care"),
+            Data::Array(items) => list(f, items, "[", "]"),
+            Data::Structure(items) => list(f, items, "{", "}"),
+            Data::CompactArray(c) => list(f, &c.values, "[", "]"),
+            Data::Boolean(b) => write!(f, "{b}"),
+            Data::BitString(b) => write!(f, "{}", hex::encode(&b.bytes)),
+            Data::OctetString(b) => {
+                match self.as_date_time().filter(|dt| dt.local_unix().is_some()) {
+                    Some(dt) => write!(f, "{dt}"),
+                    None => f.write_str(&hex::encode(b)),
+                }
+            }
+            Data::VisibleString(b) | Data::Utf8String(b) => {
+                f.write_str(&String::from_utf8_lossy(b))
+            }
+            Data::Float32(v) => write!(f, "{v}"),
+            Data::Float64(v) => write!(f, "{v}"),
+            Data::DateTime(v) => write!(f, "{v}"),
+            Data::Date(v) => write!(f, "{v}"),
+            Data::Time(v) => write!(f, "{v}"),
+            other => write!(f, "{}", other.as_i128().unwrap_or_default()),
+        }
+    }
+}
+
 fn read_elements(r: &mut Reader<'_>, depth: usize, what: &str) -> DecodeResult<Vec<Data>> {
     if depth >= MAX_DEPTH {
         return Err(r.error(format!("{what} nested deeper than {MAX_DEPTH} levels")));
@@ -620,6 +662,13 @@ pub(crate) mod tests {
     #[test]
     fn rejects_zero_size_compact_elements() {
         assert!(Data::from_bytes(&d("13 00 01 00")).is_err());
+    }
+
+    #[test]
+    fn displays_compactly() {
+        let data =
+            Data::from_bytes(&d("0203 090C07EA0B1A040D000000FFC400 0600001391 0A024142")).unwrap();
+        assert_eq!(data.to_string(), "{2026-11-26T13:00:00+01:00, 5009, AB}");
     }
 
     #[test]

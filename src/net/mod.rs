@@ -1,5 +1,9 @@
 //! The tokio side: codecs and drivers that run the pure protocol over real sockets.
 
+pub mod client;
+pub mod server;
 pub mod wrapper_codec;
 
+pub use client::{ClientError, DlmsClient};
+pub use server::{serve, serve_connection, ServerOptions};
 pub use wrapper_codec::{WrapperCodec, WrapperCodecError};

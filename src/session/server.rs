@@ -187,6 +187,18 @@ impl ServerSession {
         self.cipher.as_ref().and_then(Cipher::peek_counter)
     }
 
+    /// The last invocation counter accepted from the client (persist it across associations).
+    pub fn peer_invocation_counter(&self) -> Option<u32> {
+        self.cipher.as_ref().and_then(Cipher::peer_counter)
+    }
+
+    /// Refuses from now on any client counter not above `last`, remembered from earlier associations.
+    pub fn restore_peer_invocation_counter(&mut self, last: u32) {
+        if let Some(cipher) = self.cipher.as_mut() {
+            cipher.restore_peer_counter(last);
+        }
+    }
+
     pub fn handle_apdu(&mut self, now: Instant, apdu: &[u8], app: &mut impl CosemServer) {
         if self.is_closed() {
             return;

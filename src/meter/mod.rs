@@ -1,0 +1,5 @@
+//! A simulated meter device: profiles, modem and wake-up behaviour, and fleets of them.
+
+pub mod device;
+pub mod identity;
+pub mod profile;
