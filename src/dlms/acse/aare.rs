@@ -213,6 +213,7 @@ impl Codec for Aare {
                 _ => a.other.push(f.unknown()),
             }
         }
+        ber::canonical_order(&mut a.other);
         Ok(a)
     }
 }

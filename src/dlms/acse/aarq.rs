@@ -181,6 +181,7 @@ impl Codec for Aarq {
                 _ => a.other.push(f.unknown()),
             }
         }
+        ber::canonical_order(&mut a.other);
         Ok(a)
     }
 }

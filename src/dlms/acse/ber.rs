@@ -254,6 +254,12 @@ pub(crate) fn put_dlms_oid(out: &mut Vec<u8>, kind: u8, id: u8) {
 
 /// Writes the elements of an ACSE APDU in tag-number order, slotting the unknown ones in
 /// after any known element with the same number.
+/// Puts unknown elements in the order the writer emits them (by tag number, stable), so that a
+/// decoded APDU re-encodes and decodes to the same value.
+pub(crate) fn canonical_order(other: &mut [UnknownElement]) {
+    other.sort_by_key(|e| e.tag & 0x1F);
+}
+
 pub(crate) struct ElementWriter<'o, 'u> {
     out: &'o mut Vec<u8>,
     unknown: Vec<&'u UnknownElement>,

@@ -177,6 +177,7 @@ fn read_release(r: &mut Reader<'_>, tag: u8, what: &str) -> DecodeResult<Release
             _ => other.push(f.unknown()),
         }
     }
+    ber::canonical_order(&mut other);
     Ok((reason, user_information, other))
 }
 
