@@ -61,7 +61,7 @@ pub struct Aare {
     /// `[30]` 0xBE: an InitiateResponse, or a ConfirmedServiceError when the xDLMS part failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_information: Option<UserInformation>,
-    /// Elements with other tags, kept as they came.
+    /// Elements with other tags, kept as they came, in tag-number order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other: Vec<UnknownElement>,
 }
@@ -210,6 +210,7 @@ impl Codec for Aare {
                 _ => a.other.push(f.unknown()),
             }
         }
+        a.other = ber::in_wire_order(a.other);
         Ok(a)
     }
 }

@@ -70,7 +70,7 @@ pub struct Aarq {
     /// `[30]` 0xBE.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_information: Option<UserInformation>,
-    /// Elements with other tags, kept as they came.
+    /// Elements with other tags, kept as they came, in tag-number order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other: Vec<UnknownElement>,
 }
@@ -181,6 +181,7 @@ impl Codec for Aarq {
                 _ => a.other.push(f.unknown()),
             }
         }
+        a.other = ber::in_wire_order(a.other);
         Ok(a)
     }
 }
