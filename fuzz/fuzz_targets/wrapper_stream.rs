@@ -20,7 +20,11 @@ fuzz_target!(|input: &[u8]| {
         let decoded = bounded("decode_frame", rest.len(), || decode_frame(rest, max_apdu));
         match decoded {
             Ok(Some((frame, used))) => {
-                assert!(used >= HEADER_LEN && used <= rest.len(), "used {used} of {}", rest.len());
+                assert!(
+                    used >= HEADER_LEN && used <= rest.len(),
+                    "used {used} of {}",
+                    rest.len()
+                );
                 assert_eq!(used, HEADER_LEN + frame.apdu.len());
                 assert!(frame.apdu.len() <= max_apdu);
                 assert_eq!(frame.to_bytes(), &rest[..used], "frame does not re-encode");
@@ -31,7 +35,10 @@ fuzz_target!(|input: &[u8]| {
                 rest = &rest[used..];
             }
             Ok(None) => {
-                assert!(rest.len() < announced_frame_len(rest), "Ok(None) with a whole frame");
+                assert!(
+                    rest.len() < announced_frame_len(rest),
+                    "Ok(None) with a whole frame"
+                );
                 return;
             }
             Err(e) => {

@@ -321,11 +321,7 @@ impl<'o, 'u> ElementWriter<'o, 'u> {
     }
 
     fn flush_below(&mut self, number: u8) {
-        while let Some(e) = self
-            .unknown
-            .get(self.next)
-            .filter(|e| e.number() < number)
-        {
+        while let Some(e) = self.unknown.get(self.next).filter(|e| e.number() < number) {
             self.out.push(e.tag);
             put_length_prefixed(self.out, &e.contents);
             self.next += 1;
