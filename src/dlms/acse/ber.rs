@@ -12,6 +12,21 @@ pub struct UnknownElement {
     pub contents: Vec<u8>,
 }
 
+impl UnknownElement {
+    /// The tag number (low 5 bits), which orders elements on the wire.
+    pub fn number(&self) -> u8 {
+        self.tag & 0x1F
+    }
+}
+
+/// Puts unknown elements in the order [`ElementWriter`] writes them (stable by tag number), so
+/// that a decoded APDU equals the decoding of its own encoding even when a peer sent them
+/// out of order.
+pub(crate) fn in_wire_order(mut unknown: Vec<UnknownElement>) -> Vec<UnknownElement> {
+    unknown.sort_by_key(UnknownElement::number);
+    unknown
+}
+
 /// A BER BIT STRING: the count of unused bits in the last byte, then the bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BitString {
@@ -254,12 +269,6 @@ pub(crate) fn put_dlms_oid(out: &mut Vec<u8>, kind: u8, id: u8) {
 
 /// Writes the elements of an ACSE APDU in tag-number order, slotting the unknown ones in
 /// after any known element with the same number.
-/// Puts unknown elements in the order the writer emits them (by tag number, stable), so that a
-/// decoded APDU re-encodes and decodes to the same value.
-pub(crate) fn canonical_order(other: &mut [UnknownElement]) {
-    other.sort_by_key(|e| e.tag & 0x1F);
-}
-
 pub(crate) struct ElementWriter<'o, 'u> {
     out: &'o mut Vec<u8>,
     unknown: Vec<&'u UnknownElement>,
@@ -269,7 +278,7 @@ pub(crate) struct ElementWriter<'o, 'u> {
 impl<'o, 'u> ElementWriter<'o, 'u> {
     pub fn new(out: &'o mut Vec<u8>, unknown: &'u [UnknownElement]) -> Self {
         let mut unknown: Vec<_> = unknown.iter().collect();
-        unknown.sort_by_key(|e| e.tag & 0x1F);
+        unknown.sort_by_key(|e| e.number());
         ElementWriter {
             out,
             unknown,
@@ -312,11 +321,7 @@ impl<'o, 'u> ElementWriter<'o, 'u> {
     }
 
     fn flush_below(&mut self, number: u8) {
-        while let Some(e) = self
-            .unknown
-            .get(self.next)
-            .filter(|e| e.tag & 0x1F < number)
-        {
+        while let Some(e) = self.unknown.get(self.next).filter(|e| e.number() < number) {
             self.out.push(e.tag);
             put_length_prefixed(self.out, &e.contents);
             self.next += 1;
