@@ -1,17 +1,17 @@
 //! AARE: the meter's answer to an AARQ (tag 0x61).
 
 use super::ber::{self, BitString, ElementWriter, Field, UnknownElement};
-use super::hex_serde;
 use super::initiate::UserInformation;
 use super::values::{
     AcseServiceUserDiagnostic, ApplicationContext, AssociationResult, AuthenticationValue,
     Mechanism, ResultSourceDiagnostic,
 };
 use crate::dlms::codec::{put_tlv, Codec, DecodeResult, Reader};
+use crate::dlms::serde_hex;
 use serde::Serialize;
 
 /// AARE-apdu. Every element is optional as decoded; the constructors fill in what DLMS requires.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Aare {
     /// `[0]` 0x80, BIT STRING, DEFAULT version1.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -28,13 +28,13 @@ pub struct Aare {
     /// `[4]` 0xA4: the meter's system title (`A4 0A 04 08 <8 bytes>`).
     #[serde(
         skip_serializing_if = "Option::is_none",
-        serialize_with = "hex_serde::opt_bytes"
+        serialize_with = "serde_hex::opt_bytes"
     )]
     pub responding_ap_title: Option<Vec<u8>>,
     /// `[5]` 0xA5: the meter's certificate, an OCTET STRING inside.
     #[serde(
         skip_serializing_if = "Option::is_none",
-        serialize_with = "hex_serde::opt_bytes"
+        serialize_with = "serde_hex::opt_bytes"
     )]
     pub responding_ae_qualifier: Option<Vec<u8>>,
     /// `[6]` 0xA6, an INTEGER inside.
@@ -55,13 +55,13 @@ pub struct Aare {
     /// `[29]` 0x9D, IMPLICIT GraphicString.
     #[serde(
         skip_serializing_if = "Option::is_none",
-        serialize_with = "hex_serde::opt_bytes"
+        serialize_with = "serde_hex::opt_bytes"
     )]
     pub implementation_information: Option<Vec<u8>>,
     /// `[30]` 0xBE: an InitiateResponse, or a ConfirmedServiceError when the xDLMS part failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_information: Option<UserInformation>,
-    /// Elements with other tags, kept as they came, in tag-number order.
+    /// Elements with other tags, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other: Vec<UnknownElement>,
 }
@@ -145,7 +145,7 @@ impl Codec for Aare {
                 w.element(0xA1, |o| c.put_contents(o));
             }
             if let Some(r) = self.result {
-                w.element(0xA2, |o| ber::put_small_integer(o, r.into()));
+                w.element(0xA2, |o| ber::put_small_integer(o, r.to_u8()));
             }
             if let Some(d) = &self.result_source_diagnostic {
                 w.element(0xA3, |o| d.put_contents(o));
@@ -189,7 +189,10 @@ impl Codec for Aare {
                     ApplicationContext::read_contents,
                 )?,
                 0xA2 => f.set(&mut a.result, |c| {
-                    Ok(ber::read_small_integer(c, "result INTEGER")?.into())
+                    Ok(AssociationResult::from_u8(ber::read_small_integer(
+                        c,
+                        "result INTEGER",
+                    )?))
                 })?,
                 0xA3 => f.set(
                     &mut a.result_source_diagnostic,

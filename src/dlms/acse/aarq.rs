@@ -1,14 +1,14 @@
 //! AARQ: the client's request to open an application association (tag 0x60).
 
 use super::ber::{self, BitString, ElementWriter, Field, UnknownElement};
-use super::hex_serde;
 use super::initiate::UserInformation;
 use super::values::{ApplicationContext, AuthenticationValue, Mechanism};
 use crate::dlms::codec::{put_tlv, Codec, DecodeResult, Reader};
+use crate::dlms::serde_hex;
 use serde::Serialize;
 
 /// AARQ-apdu. Every element is optional on the wire as decoded; `new` fills in what DLMS requires.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Aarq {
     /// `[0]` 0x80, BIT STRING, DEFAULT version1 (`80 02 07 80`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -19,13 +19,13 @@ pub struct Aarq {
     /// `[2]` 0xA2, an OCTET STRING inside.
     #[serde(
         skip_serializing_if = "Option::is_none",
-        serialize_with = "hex_serde::opt_bytes"
+        serialize_with = "serde_hex::opt_bytes"
     )]
     pub called_ap_title: Option<Vec<u8>>,
     /// `[3]` 0xA3, an OCTET STRING inside.
     #[serde(
         skip_serializing_if = "Option::is_none",
-        serialize_with = "hex_serde::opt_bytes"
+        serialize_with = "serde_hex::opt_bytes"
     )]
     pub called_ae_qualifier: Option<Vec<u8>>,
     /// `[4]` 0xA4, an INTEGER inside.
@@ -37,13 +37,13 @@ pub struct Aarq {
     /// `[6]` 0xA6: the client's system title (`A6 0A 04 08 <8 bytes>`).
     #[serde(
         skip_serializing_if = "Option::is_none",
-        serialize_with = "hex_serde::opt_bytes"
+        serialize_with = "serde_hex::opt_bytes"
     )]
     pub calling_ap_title: Option<Vec<u8>>,
     /// `[7]` 0xA7: the client's certificate, an OCTET STRING inside.
     #[serde(
         skip_serializing_if = "Option::is_none",
-        serialize_with = "hex_serde::opt_bytes"
+        serialize_with = "serde_hex::opt_bytes"
     )]
     pub calling_ae_qualifier: Option<Vec<u8>>,
     /// `[8]` 0xA8, an INTEGER inside.
@@ -64,13 +64,13 @@ pub struct Aarq {
     /// `[29]` 0x9D, IMPLICIT GraphicString.
     #[serde(
         skip_serializing_if = "Option::is_none",
-        serialize_with = "hex_serde::opt_bytes"
+        serialize_with = "serde_hex::opt_bytes"
     )]
     pub implementation_information: Option<Vec<u8>>,
     /// `[30]` 0xBE.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_information: Option<UserInformation>,
-    /// Elements with other tags, kept as they came, in tag-number order.
+    /// Elements with other tags, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other: Vec<UnknownElement>,
 }

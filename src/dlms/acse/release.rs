@@ -55,7 +55,7 @@ reason! {
 }
 
 /// RLRQ-apdu (`62 03 80 01 00` for a plain normal release).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Rlrq {
     /// `[0]` 0x80.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -63,7 +63,7 @@ pub struct Rlrq {
     /// `[30]` 0xBE: with ciphering, a glo-initiateRequest.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_information: Option<UserInformation>,
-    /// Elements with other tags, kept as they came, in tag-number order.
+    /// Elements with other tags, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other: Vec<UnknownElement>,
 }
@@ -79,7 +79,7 @@ impl Rlrq {
 }
 
 /// RLRE-apdu (`63 03 80 01 00` for a plain normal release).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Rlre {
     /// `[0]` 0x80.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -87,7 +87,7 @@ pub struct Rlre {
     /// `[30]` 0xBE: with ciphering, a glo-initiateResponse.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_information: Option<UserInformation>,
-    /// Elements with other tags, kept as they came, in tag-number order.
+    /// Elements with other tags, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other: Vec<UnknownElement>,
 }
