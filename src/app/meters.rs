@@ -98,45 +98,109 @@ fn start(args: MetersArgs) -> Result<(), String> {
     if limit < RESERVED_FDS + 16 && !args.wildcard {
         return Err(format!("the open-file limit is {limit}, too low to run meters beside {RESERVED_FDS} spare descriptors; raise it (ulimit -n) or use --wildcard in a network namespace"));
     }
+    let shards = args.count.div_ceil(per_process);
     let fleet = Fleet::new(
         profile,
         args.seed,
         cells,
         addressing,
-        0..args.count.min(per_process),
+        shard_bounds(0, shards, args.count),
     );
-    let shards = args.count.div_ceil(per_process);
-    let mut manifest = fleet.manifest(args.count);
-    if let Some(control) = args.control {
-        for (i, meter) in manifest.meters.iter_mut().enumerate() {
-            meter.control = Some(format!(
-                "http://{}",
-                shard_control(control, i as u32 / per_process)
-            ));
-        }
-    }
     if let Some(path) = &args.manifest {
-        let json = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
-        std::fs::write(path, json)
-            .map_err(|e| format!("cannot write the manifest {}: {e}", path.display()))?;
+        write_manifest(&fleet, &args, shards, path)?;
     }
-    let children = (1..shards)
-        .map(|k| spawn_shard(&args, k, shards))
-        .collect::<Result<Vec<_>, _>>()?;
+    let started = Instant::now();
+    let mut children = Children(Vec::new());
+    for k in 1..shards {
+        children.0.push(spawn_shard(&args, k, shards)?);
+    }
     if shards > 1 {
         eprintln!("{} meters need {shards} processes of at most {per_process} (open-file limit {limit}); started {} child processes", args.count, shards - 1);
     }
-    let result = runtime.block_on(serve(args.clone(), fleet, Some(shards)));
-    for mut child in children {
-        child.kill().ok();
-        child.wait().ok();
-    }
-    result
+    runtime.block_on(serve(args.clone(), fleet, Some((children, started))))
 }
 
-async fn serve(args: MetersArgs, fleet: Fleet, shards: Option<u32>) -> Result<(), String> {
+/// Writes the manifest of the whole fleet; it is dropped before the meters start, so even
+/// 100,000 entries cost no memory while serving.
+fn write_manifest(
+    fleet: &Fleet,
+    args: &MetersArgs,
+    shards: u32,
+    path: &std::path::Path,
+) -> Result<(), String> {
+    let mut manifest = fleet.manifest(args.count);
+    if let Some(control) = args.control {
+        for (i, meter) in manifest.meters.iter_mut().enumerate() {
+            let shard = shard_of(i as u32, shards, args.count);
+            meter.control = Some(format!("http://{}", shard_control(control, shard)));
+        }
+    }
+    let file = std::fs::File::create(path)
+        .map_err(|e| format!("cannot write the manifest {}: {e}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    serde_json::to_writer_pretty(&mut out, &manifest)
+        .map_err(|e| e.to_string())
+        .and_then(|()| std::io::Write::flush(&mut out).map_err(|e| e.to_string()))
+        .map_err(|e| format!("cannot write the manifest {}: {e}", path.display()))?;
+    drop(manifest);
+    // SAFETY: malloc_trim only returns free heap pages to the kernel.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    Ok(())
+}
+
+/// The shard processes; killed and reaped when dropped, however the parent stops.
+struct Children(Vec<std::process::Child>);
+
+impl Children {
+    /// Waits (blocking) until every shard has bound its meters: each says `ready` on its stdout.
+    fn wait_ready(pipes: Vec<std::process::ChildStdout>) -> Result<(), String> {
+        use std::io::BufRead;
+        for (k, out) in pipes.into_iter().enumerate() {
+            let mut line = String::new();
+            std::io::BufReader::new(out).read_line(&mut line).ok();
+            if line.trim() != "ready" {
+                return Err(format!(
+                    "shard {} of the fleet stopped before binding its meters (see its error above)",
+                    k + 1
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn take_pipes(&mut self) -> Vec<std::process::ChildStdout> {
+        self.0.iter_mut().filter_map(|c| c.stdout.take()).collect()
+    }
+}
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            // SIGTERM lets a shard stop as cleanly as the parent did.
+            // SAFETY: kill only sends a signal to our own child's pid.
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        }
+        for child in &mut self.0 {
+            child.wait().ok();
+        }
+    }
+}
+
+/// Runs this process's meters; `parent` holds the shard processes and the start time when this
+/// is the process the user started, `None` in a shard.
+async fn serve(
+    args: MetersArgs,
+    fleet: Fleet,
+    parent: Option<(Children, Instant)>,
+) -> Result<(), String> {
+    // Listen for SIGINT/SIGTERM from the start: a stop while binding is a clean stop too.
+    let stop = stop_signal(args.duration)?;
+    tokio::pin!(stop);
     let fleet = Arc::new(fleet);
-    let started = Instant::now();
+    let started = parent.as_ref().map_or_else(Instant::now, |(_, t)| *t);
     let total = fleet.range.len() as u32;
     if args.wildcard {
         check_loopback_only_namespace()?;
@@ -150,7 +214,7 @@ async fn serve(args: MetersArgs, fleet: Fleet, shards: Option<u32>) -> Result<()
     } else {
         let step = (total / 10).max(1);
         let listeners = bind_listeners(&fleet, |n| {
-            if n % step == 0 && shards.is_some() {
+            if n % step == 0 && parent.is_some() {
                 eprintln!(
                     "bound {n}/{total} meters ({:.1} s)",
                     started.elapsed().as_secs_f64()
@@ -168,19 +232,32 @@ async fn serve(args: MetersArgs, fleet: Fleet, shards: Option<u32>) -> Result<()
             axum::serve(listener, crate::net::fleet_control::router(fleet.clone())).await
         });
     }
-    if shards.is_some() {
-        eprintln!(
-            "{} meters ready on {} ({:.1} s); Ctrl-C stops",
-            args.count,
-            args.listen,
-            started.elapsed().as_secs_f64()
-        );
+    match parent {
+        Some((mut children, _)) => {
+            let pipes = children.take_pipes();
+            let ready = tokio::task::spawn_blocking(move || Children::wait_ready(pipes));
+            tokio::select! {
+                ready = ready => ready.map_err(|e| e.to_string())??,
+                () = &mut stop => return Ok(()),
+            }
+            eprintln!(
+                "{} meters ready on {} ({:.1} s); Ctrl-C stops",
+                args.count,
+                args.listen,
+                started.elapsed().as_secs_f64()
+            );
+            stop.await;
+            drop(children);
+        }
+        None => {
+            println!("ready");
+            stop.await;
+        }
     }
-    wait_for_stop(args.duration).await;
     Ok(())
 }
 
-fn load_profile(name: &str) -> Result<Profile, String> {
+pub(crate) fn load_profile(name: &str) -> Result<Profile, String> {
     if let Some(p) = profile::shipped(name) {
         return Ok(p);
     }
@@ -216,9 +293,20 @@ fn shard_range(text: &str, count: u32) -> Result<std::ops::Range<u32>, String> {
     let (k, n) = text
         .split_once('/')
         .and_then(|(k, n)| Some((k.parse::<u32>().ok()?, n.parse::<u32>().ok()?)))
-        .ok_or("--shard takes K/N")?;
+        .filter(|(k, n)| k < n)
+        .ok_or("--shard takes K/N with K < N")?;
+    Ok(shard_bounds(k, n, count))
+}
+
+/// The meters shard `k` of `n` runs: equal slices, the last one possibly shorter.
+fn shard_bounds(k: u32, n: u32, count: u32) -> std::ops::Range<u32> {
     let per = count.div_ceil(n.max(1));
-    Ok(k * per..((k + 1) * per).min(count))
+    (k * per).min(count)..((k + 1) * per).min(count)
+}
+
+/// The shard that runs meter `index`.
+fn shard_of(index: u32, n: u32, count: u32) -> u32 {
+    index / count.div_ceil(n.max(1)).max(1)
 }
 
 /// Shard k serves the control port on the next port up.
@@ -255,12 +343,30 @@ fn spawn_shard(args: &MetersArgs, k: u32, n: u32) -> Result<std::process::Child,
     if args.port_range {
         cmd.arg("--port-range");
     }
+    cmd.stdout(std::process::Stdio::piped());
+    die_with_parent(&mut cmd);
     cmd.spawn()
         .map_err(|e| format!("cannot start shard {k}: {e}"))
 }
 
+/// Makes a child process end when this process ends, even when killed with SIGKILL.
+pub(crate) fn die_with_parent(cmd: &mut std::process::Command) {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: prctl, getppid and _exit are async-signal-safe; they only touch the child itself.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            if libc::getppid() != parent {
+                libc::_exit(0); // the parent died before the death signal was armed
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Raises the soft open-file limit to the hard one; returns the limit in force.
-fn raise_open_file_limit() -> u64 {
+pub(crate) fn raise_open_file_limit() -> u64 {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -294,18 +400,22 @@ fn check_loopback_only_namespace() -> Result<(), String> {
     Ok(())
 }
 
-async fn wait_for_stop(duration: Option<f64>) {
-    let timer = async {
-        match duration {
-            Some(s) => tokio::time::sleep(Duration::from_secs_f64(s.max(0.0))).await,
-            None => std::future::pending().await,
+/// Resolves on SIGINT, SIGTERM or after `duration` seconds; the handlers are installed at once.
+fn stop_signal(duration: Option<f64>) -> Result<impl std::future::Future<Output = ()>, String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM handler: {e}"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT handler: {e}"))?;
+    Ok(async move {
+        let timer = async {
+            match duration {
+                Some(s) => tokio::time::sleep(Duration::from_secs_f64(s.max(0.0))).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+            () = timer => {}
         }
-    };
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-        _ = timer => {}
-    }
+    })
 }

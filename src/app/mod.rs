@@ -2,6 +2,7 @@
 //! statuses. Only here are files, standard input and the environment read; the commands turn
 //! their arguments into output through the pure library.
 
+pub mod bench;
 pub mod decode;
 pub mod demo;
 pub mod meters;
@@ -36,6 +37,8 @@ pub enum Command {
     Decode(decode::DecodeArgs),
     /// Show what this build can do and how to run its tests.
     Demo,
+    /// Benchmarks that print their figures next to a baseline measured in the same run.
+    Bench(bench::BenchArgs),
 }
 
 /// Exit statuses shared by the commands.
@@ -85,6 +88,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Meters(args) => return exit_code(meters::run(args)),
         Command::Read(args) => return exit_code(read::run(args)),
         Command::Radius(args) => return exit_code(radius::run(args)),
+        Command::Bench(args) => return exit_code(bench::run(args)),
         Command::Decode(args) => decode::run(&args, &mut stdout.lock()).map_err(|f| ("decode", f)),
         Command::Demo => demo::run(&mut stdout.lock()).map_err(|f| ("demo", f)),
     };

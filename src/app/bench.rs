@@ -1,0 +1,299 @@
+//! `reanimator bench fleet`: what a fleet of simulated meters costs and how fast it is read,
+//! each figure next to its target and, for reads, next to a bare tokio exchange measured in the
+//! same run. Every load is bounded in count and in time.
+
+mod bare;
+mod processes;
+mod reads;
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+
+use super::exit;
+use crate::meter::profile;
+use processes::{FleetProcess, Kernel};
+use reads::{ReadRun, ReadSetup};
+
+/// Benchmarks printing their figures and ratios.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub what: BenchCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Memory per idle meter, bind time, and read transactions per second against a bare baseline.
+    Fleet(FleetArgs),
+    /// Internal: the bare tokio meters of the read baseline (started by `bench fleet`).
+    #[command(hide = true)]
+    BareMeters(bare::BareArgs),
+}
+
+/// `reanimator bench fleet --meters 100000` measures memory at 10,000 and 100,000 meters.
+#[derive(Debug, Clone, Args)]
+pub struct FleetArgs {
+    /// The largest fleet for the memory figures; it is also measured at a tenth of that.
+    #[arg(long, default_value_t = 10_000)]
+    pub meters: u32,
+    /// The first address of the fleets measured for memory.
+    #[arg(long, default_value = "127.80.0.1:4059")]
+    pub listen: SocketAddr,
+    /// Meters the read transactions are spread over (each on its own address).
+    #[arg(long, default_value_t = 1_000)]
+    pub read_meters: u32,
+    /// The first address of the read fleet; the bare baseline listens on the next /16.
+    #[arg(long, default_value = "127.77.0.1:4059")]
+    pub read_listen: SocketAddr,
+    /// Read transactions in flight.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: u32,
+    /// Read transactions per side and round (after a warm-up of a tenth of that).
+    #[arg(long, default_value_t = 20_000)]
+    pub reads: u64,
+    /// Time limit per side and round, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    pub seconds: f64,
+    /// Rounds, alternating the bare baseline and the fleet; the median round counts.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: u32,
+    /// The meter profile (shipped name or .toml file).
+    #[arg(long, default_value = "basic")]
+    pub profile: String,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long)]
+    pub skip_memory: bool,
+    #[arg(long)]
+    pub skip_reads: bool,
+}
+
+/// Memory target: KiB per idle meter beyond the kernel's socket.
+const TARGET_KIB_PER_METER: f64 = 4.0;
+/// Bind target for 100,000 meters.
+const TARGET_BIND_100K: Duration = Duration::from_secs(10);
+/// Read target: the fleet's share of the bare baseline.
+const TARGET_RATIO: f64 = 0.70;
+
+pub fn run(args: BenchArgs) -> i32 {
+    let result = match args.what {
+        BenchCommand::Fleet(args) => fleet(&args),
+        BenchCommand::BareMeters(args) => bare::run(&args),
+    };
+    match result {
+        Ok(()) => exit::OK,
+        Err(message) => {
+            eprintln!("reanimator bench: {message}");
+            exit::FAILURE
+        }
+    }
+}
+
+fn fleet(args: &FleetArgs) -> Result<(), String> {
+    check_args(args)?;
+    println!(
+        "reanimator bench fleet: {} CPUs, open-file limit {}, profile {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        processes::open_file_limit(),
+        args.profile
+    );
+    if !args.skip_memory {
+        memory(args)?;
+    }
+    if !args.skip_reads {
+        read_transactions(args)?;
+    }
+    Ok(())
+}
+
+fn check_args(args: &FleetArgs) -> Result<(), String> {
+    let meter_profile =
+        profile::shipped(&args.profile).is_some() || args.profile.ends_with(".toml");
+    if !meter_profile {
+        return Err(format!(
+            "--profile {}: name a shipped profile (basic, secure, wakeup) or a .toml file",
+            args.profile
+        ));
+    }
+    for (name, addr) in [
+        ("--listen", args.listen),
+        ("--read-listen", args.read_listen),
+    ] {
+        if !addr.ip().is_loopback() {
+            return Err(format!("{name} {addr} is not a loopback address"));
+        }
+    }
+    if args.meters == 0 || args.read_meters == 0 || args.read_meters > 65_536 {
+        return Err("--meters must be at least 1 and --read-meters from 1 to 65536".into());
+    }
+    if args.concurrency == 0 || args.concurrency > 1024 || args.rounds == 0 {
+        return Err("--concurrency must be from 1 to 1024 and --rounds at least 1".into());
+    }
+    if !(args.seconds > 0.0 && args.seconds <= 600.0) {
+        return Err("--seconds must be above 0 and at most 600".into());
+    }
+    Ok(())
+}
+
+/// (a) Resident memory per idle meter and the time to bind, at a tenth of --meters and at --meters.
+fn memory(args: &FleetArgs) -> Result<(), String> {
+    let baseline = FleetProcess::start(&fleet_command(args, 1, args.listen))?;
+    let base_kib = baseline.rss_kib();
+    baseline.stop()?;
+    println!(
+        "\n(a) memory per idle meter and bind time (baseline: one meter, {base_kib} KiB resident)"
+    );
+    println!(
+        "{:>8} {:>9} {:>10} {:>11} {:>12} {:>14} {:>13}",
+        "meters",
+        "processes",
+        "bind (s)",
+        "RSS (KiB)",
+        "baseline×p",
+        "KiB/meter net",
+        "kernel KiB/m"
+    );
+    let mut sizes = vec![args.meters / 10, args.meters];
+    sizes.retain(|&n| n > 0);
+    sizes.dedup();
+    let mut verdicts = Vec::new();
+    for n in sizes {
+        let kernel_before = Kernel::read();
+        let fleet = FleetProcess::start(&fleet_command(args, n, args.listen))?;
+        // Let the runtime settle: accept loops have polled their listeners once.
+        std::thread::sleep(Duration::from_millis(500));
+        let (rss, processes) = (fleet.rss_kib(), fleet.processes());
+        let kernel = Kernel::read().since(&kernel_before);
+        let bind = fleet.ready_after();
+        fleet.stop()?;
+        let net = rss.saturating_sub(base_kib * processes as u64) as f64 / n as f64;
+        println!(
+            "{n:>8} {processes:>9} {:>10.2} {rss:>11} {:>12} {net:>14.2} {:>13}",
+            bind.as_secs_f64(),
+            base_kib * processes as u64,
+            kernel.map_or("n/a".into(), |k| format!("{:.2}", k as f64 / n as f64)),
+        );
+        verdicts.push(format!(
+            "{n} meters: {net:.2} KiB per idle meter (target <= {TARGET_KIB_PER_METER} KiB): {}",
+            pass(net <= TARGET_KIB_PER_METER)
+        ));
+        if n >= 100_000 {
+            let scaled = bind.mul_f64(100_000.0 / n as f64);
+            verdicts.push(format!(
+                "{n} meters bound in {:.2} s (target 100,000 in < {} s): {}",
+                bind.as_secs_f64(),
+                TARGET_BIND_100K.as_secs(),
+                pass(scaled < TARGET_BIND_100K)
+            ));
+        }
+    }
+    println!("RSS sums the fleet's parent and shard processes; net subtracts the one-meter baseline per process.");
+    println!(
+        "Kernel KiB/m: the system-wide change in slab memory (socket structures), for scale only."
+    );
+    for v in verdicts {
+        println!("  {v}");
+    }
+    Ok(())
+}
+
+fn pass(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "MISSED"
+    }
+}
+
+/// The `reanimator meters` command line of a fleet of `count` meters from `listen`.
+fn fleet_command(args: &FleetArgs, count: u32, listen: SocketAddr) -> Vec<String> {
+    vec![
+        "meters".into(),
+        "--profile".into(),
+        args.profile.clone(),
+        "--seed".into(),
+        args.seed.to_string(),
+        "--count".into(),
+        count.to_string(),
+        "--listen".into(),
+        listen.to_string(),
+        // A bound on the fleet's life, whatever happens to the benchmark.
+        "--duration".into(),
+        "900".into(),
+    ]
+}
+
+/// (b) Complete read transactions per second: the fleet next to the bare tokio exchange.
+fn read_transactions(args: &FleetArgs) -> Result<(), String> {
+    let setup = ReadSetup::new(args)?;
+    let fleet_base = args.read_listen;
+    let bare_base = next_block(args.read_listen)?;
+    let fleet = FleetProcess::start(&fleet_command(args, args.read_meters, fleet_base))?;
+    let bare = FleetProcess::start(&bare::command(&setup.exchange, args.read_meters, bare_base))?;
+    println!(
+        "\n(b) read transactions: connect, AARQ/AARE, GET one profile interval by range, RLRQ/RLRE, close"
+    );
+    println!(
+        "    {} in flight over {} meters, client closes first; APDU bytes request/response: {}",
+        args.concurrency,
+        args.read_meters,
+        setup.exchange.describe()
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let result = runtime.block_on(reads::compare(&setup, fleet_base, bare_base));
+    fleet.stop()?;
+    bare.stop()?;
+    let (fleet_runs, bare_runs) = result?;
+    print_reads(&fleet_runs, &bare_runs);
+    Ok(())
+}
+
+fn print_reads(fleet: &[ReadRun], bare: &[ReadRun]) {
+    println!(
+        "{:>10} {:>6} {:>8} {:>7} {:>9} {:>9} {:>9} {:>9}",
+        "side", "round", "reads", "errors", "seconds", "reads/s", "p50 ms", "p99 ms"
+    );
+    for (name, runs) in [("bare tokio", bare), ("fleet", fleet)] {
+        for (i, r) in runs.iter().enumerate() {
+            println!(
+                "{name:>10} {:>6} {:>8} {:>7} {:>9.2} {:>9.0} {:>9.2} {:>9.2}",
+                i + 1,
+                r.ok,
+                r.errors,
+                r.elapsed.as_secs_f64(),
+                r.per_second(),
+                r.percentile_ms(0.50),
+                r.percentile_ms(0.99)
+            );
+        }
+    }
+    for r in fleet.iter().chain(bare) {
+        if let Some(e) = &r.first_error {
+            println!("  first error: {e}");
+        }
+    }
+    let (f, b) = (reads::median_rate(fleet), reads::median_rate(bare));
+    let ratio = if b > 0.0 { f / b } else { 0.0 };
+    println!(
+        "  median: fleet {f:.0}/s, bare {b:.0}/s; ratio fleet/bare {ratio:.2} (target >= {TARGET_RATIO:.2}): {}",
+        pass(ratio >= TARGET_RATIO)
+    );
+}
+
+/// The same address in the next /16 (127.77.0.1 -> 127.78.0.1).
+fn next_block(addr: SocketAddr) -> Result<SocketAddr, String> {
+    let SocketAddr::V4(v4) = addr else {
+        return Err("--read-listen must be IPv4".into());
+    };
+    let ip = u32::from(*v4.ip())
+        .checked_add(1 << 16)
+        .map(Ipv4Addr::from)
+        .filter(|ip| ip.is_loopback())
+        .ok_or("--read-listen leaves no room for the bare baseline on the next /16")?;
+    Ok(SocketAddr::V4(SocketAddrV4::new(ip, v4.port())))
+}

@@ -1,0 +1,400 @@
+//! Read transactions under load: the fleet read by the crate's tokio client, and the bare
+//! exchange of the same sizes, round trips, close order and addresses.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::bare::frame;
+use super::FleetArgs;
+use crate::app::meters::load_profile;
+use crate::cosem::LoadModel;
+use crate::dlms::codec::Codec;
+use crate::dlms::data::Data;
+use crate::dlms::datetime::DateTime;
+use crate::dlms::obis::Obis;
+use crate::dlms::xdlms::{
+    AttributeDescriptor, CaptureObject, GetDataResult, RangeDescriptor, SelectiveAccess,
+};
+use crate::meter::device::{meter_settings, MeterDevice, PUBLIC_CLIENT};
+use crate::meter::identity::MeterIdentity;
+use crate::meter::profile::Profile;
+use crate::net::fleet::unix_now;
+use crate::net::DlmsClient;
+use crate::session::{ClientConfig, ClientSession, Response};
+
+/// How long one transaction may take before it counts as an error.
+const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(5);
+/// The meters' logical device.
+const SERVER_SAP: u16 = 1;
+
+/// APDU sizes of one request and its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    pub request: usize,
+    pub response: usize,
+}
+
+/// The round trips of one read transaction, as the real client and meter exchange them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    pub steps: Vec<Step>,
+}
+
+impl Exchange {
+    /// Runs the transaction between the pure client and meter sessions in memory and records
+    /// the size of every APDU: AARQ/AARE, GET by range/response, RLRQ/RLRE.
+    pub fn measure(profile: &Profile, seed: u64, access: &SelectiveAccess) -> Result<Self, String> {
+        let identity = MeterIdentity::derive(
+            seed,
+            0,
+            profile.manufacturer,
+            &profile.security.fleet_secret,
+            1,
+        );
+        let mut device =
+            MeterDevice::new(0, identity.serial, Arc::new(meter_settings(profile, seed)));
+        device.app.set_now(unix_now());
+        let now = Instant::now();
+        let mut meter = device.open_session(profile, &identity, PUBLIC_CLIENT, vec![0; 16], now);
+        let mut client = ClientSession::new(public_client()).map_err(|e| e.to_string())?;
+        let mut steps = Vec::new();
+        let mut step = |client: &mut ClientSession| -> Result<(), String> {
+            let request = client.poll_transmit().ok_or("the client sent nothing")?;
+            meter.handle_apdu(now, &request, &mut device.app);
+            let response = meter.poll_transmit().ok_or("the meter did not answer")?;
+            client.handle_apdu(now, &response);
+            steps.push(Step {
+                request: request.len(),
+                response: response.len(),
+            });
+            Ok(())
+        };
+        let e = |e: crate::session::SessionError| e.to_string();
+        client.associate(now).map_err(e)?;
+        step(&mut client)?;
+        client
+            .get(now, profile_buffer(), Some(access.clone()))
+            .map_err(e)?;
+        step(&mut client)?;
+        client.release(now).map_err(e)?;
+        step(&mut client)?;
+        if !client.is_closed() && client.is_associated() {
+            return Err("the in-memory exchange did not release".into());
+        }
+        Ok(Exchange { steps })
+    }
+
+    /// `61/43 48/52 5/5`: request and response APDU bytes per round trip.
+    pub fn describe(&self) -> String {
+        self.steps
+            .iter()
+            .map(|s| format!("{}/{}", s.request, s.response))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+fn public_client() -> ClientConfig {
+    ClientConfig {
+        response_timeout: TRANSACTION_TIMEOUT,
+        ..ClientConfig::default()
+    }
+}
+
+fn profile_buffer() -> AttributeDescriptor {
+    AttributeDescriptor::new(7, Obis::LOAD_PROFILE_1, 2)
+}
+
+/// What both sides of the comparison need.
+pub struct ReadSetup {
+    pub exchange: Exchange,
+    /// Selects the one profile entry of an hour ago.
+    access: SelectiveAccess,
+    meters: u32,
+    concurrency: u32,
+    reads: u64,
+    limit: Duration,
+    rounds: u32,
+}
+
+impl ReadSetup {
+    pub fn new(args: &FleetArgs) -> Result<Self, String> {
+        let profile = load_profile(&args.profile)?;
+        // Every meter of a profile captures its entries at the same instants.
+        let model = LoadModel::new(args.seed, 1, profile.utc_offset_minutes);
+        let entry = model.entry_at_or_before(unix_now()) - 4 * 900;
+        let at = Data::OctetString(
+            DateTime::from_unix(entry, profile.utc_offset_minutes, profile.deviation).to_bytes(),
+        );
+        let access = SelectiveAccess::from(RangeDescriptor {
+            restricting_object: CaptureObject::new(8, Obis::CLOCK, 2),
+            from: at.clone(),
+            to: at,
+            selected_values: vec![],
+        });
+        Ok(ReadSetup {
+            exchange: Exchange::measure(&profile, args.seed, &access)?,
+            access,
+            meters: args.read_meters,
+            concurrency: args.concurrency,
+            reads: args.reads,
+            limit: Duration::from_secs_f64(args.seconds),
+            rounds: args.rounds,
+        })
+    }
+}
+
+/// One side's transaction.
+enum Side {
+    Fleet { access: SelectiveAccess },
+    Bare { requests: Vec<(Vec<u8>, usize)> },
+}
+
+impl Side {
+    async fn once(&self, addr: SocketAddr) -> Result<(), String> {
+        match self {
+            Side::Fleet { access } => fleet_read(addr, access).await,
+            Side::Bare { requests } => bare_read(addr, requests).await.map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// Connect, associate as the public client, read one profile entry by range, release, close.
+async fn fleet_read(addr: SocketAddr, access: &SelectiveAccess) -> Result<(), String> {
+    let mut client = DlmsClient::connect(
+        &addr.to_string(),
+        PUBLIC_CLIENT,
+        SERVER_SAP,
+        public_client(),
+        TRANSACTION_TIMEOUT,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    client.associate().await.map_err(|e| e.to_string())?;
+    match client
+        .get(profile_buffer(), Some(access.clone()))
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        Response::Get(GetDataResult::Data(Data::Array(rows))) if rows.len() == 1 => {}
+        other => return Err(format!("expected one profile entry, got {other:?}")),
+    }
+    client.release().await.map_err(|e| e.to_string())
+}
+
+/// The same round trips with frames of the same sizes and no DLMS inside.
+async fn bare_read(addr: SocketAddr, requests: &[(Vec<u8>, usize)]) -> std::io::Result<()> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let mut buf = [0u8; 4096];
+    for (request, response_len) in requests {
+        stream.write_all(request).await?;
+        let mut got = 0;
+        while got < *response_len {
+            match stream.read(&mut buf).await? {
+                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                n => got += n,
+            }
+        }
+    }
+    stream.shutdown().await
+}
+
+/// One side's figures for one round.
+#[derive(Debug, Clone, Default)]
+pub struct ReadRun {
+    pub ok: u64,
+    pub errors: u64,
+    pub first_error: Option<String>,
+    pub elapsed: Duration,
+    /// Completed transactions' durations, sorted, in microseconds.
+    latencies_us: Vec<u32>,
+}
+
+impl ReadRun {
+    pub fn per_second(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    pub fn percentile_ms(&self, q: f64) -> f64 {
+        let n = self.latencies_us.len();
+        if n == 0 {
+            return 0.0;
+        }
+        let i = ((n as f64 * q) as usize).min(n - 1);
+        self.latencies_us[i] as f64 / 1000.0
+    }
+}
+
+/// The median round's rate.
+pub fn median_rate(runs: &[ReadRun]) -> f64 {
+    let mut rates: Vec<f64> = runs.iter().map(ReadRun::per_second).collect();
+    rates.sort_by(f64::total_cmp);
+    rates.get(rates.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Rounds alternating the bare baseline and the fleet, after a warm-up of each.
+pub async fn compare(
+    setup: &ReadSetup,
+    fleet_base: SocketAddr,
+    bare_base: SocketAddr,
+) -> Result<(Vec<ReadRun>, Vec<ReadRun>), String> {
+    let fleet = (
+        Arc::new(Side::Fleet {
+            access: setup.access.clone(),
+        }),
+        addresses(fleet_base, setup.meters),
+    );
+    let requests = setup
+        .exchange
+        .steps
+        .iter()
+        .map(|s| {
+            let request = frame(PUBLIC_CLIENT, SERVER_SAP, s.request as u16);
+            (request, s.response + crate::dlms::wrapper::HEADER_LEN)
+        })
+        .collect();
+    let bare = (
+        Arc::new(Side::Bare { requests }),
+        addresses(bare_base, setup.meters),
+    );
+    let warm_up = (setup.reads / 10).max(1);
+    for (side, addrs) in [&bare, &fleet] {
+        let run = load(side, addrs, setup, warm_up).await;
+        if run.ok == 0 {
+            return Err(format!(
+                "warm-up failed: {}",
+                run.first_error.unwrap_or_default()
+            ));
+        }
+    }
+    let (mut fleet_runs, mut bare_runs) = (Vec::new(), Vec::new());
+    for _ in 0..setup.rounds {
+        bare_runs.push(load(&bare.0, &bare.1, setup, setup.reads).await);
+        fleet_runs.push(load(&fleet.0, &fleet.1, setup, setup.reads).await);
+    }
+    Ok((fleet_runs, bare_runs))
+}
+
+fn addresses(base: SocketAddr, count: u32) -> Arc<Vec<SocketAddr>> {
+    let SocketAddr::V4(v4) = base else {
+        return Arc::new(vec![base]);
+    };
+    Arc::new(
+        (0..count)
+            .map(|i| SocketAddr::from((Ipv4Addr::from(u32::from(*v4.ip()) + i), v4.port())))
+            .collect(),
+    )
+}
+
+/// Runs `reads` transactions (or fewer, at the time limit) with `concurrency` in flight.
+async fn load(
+    side: &Arc<Side>,
+    addrs: &Arc<Vec<SocketAddr>>,
+    setup: &ReadSetup,
+    reads: u64,
+) -> ReadRun {
+    let issued = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let limit = setup.limit;
+    let tasks: Vec<_> = (0..setup.concurrency)
+        .map(|_| {
+            let (side, addrs, issued) = (side.clone(), addrs.clone(), issued.clone());
+            tokio::spawn(async move {
+                let mut run = ReadRun::default();
+                loop {
+                    let n = issued.fetch_add(1, Ordering::Relaxed);
+                    if n >= reads || start.elapsed() >= limit {
+                        return run;
+                    }
+                    let addr = addrs[(n % addrs.len() as u64) as usize];
+                    let began = Instant::now();
+                    let outcome = tokio::time::timeout(TRANSACTION_TIMEOUT, side.once(addr))
+                        .await
+                        .unwrap_or_else(|_| Err("timed out".into()));
+                    match outcome {
+                        Ok(()) => {
+                            run.ok += 1;
+                            run.latencies_us.push(began.elapsed().as_micros() as u32);
+                        }
+                        Err(e) => {
+                            run.errors += 1;
+                            run.first_error.get_or_insert(format!("{addr}: {e}"));
+                            // Out of ports or descriptors: back off instead of spinning.
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut total = ReadRun::default();
+    for task in tasks {
+        let Ok(run) = task.await else { continue };
+        total.ok += run.ok;
+        total.errors += run.errors;
+        if total.first_error.is_none() {
+            total.first_error = run.first_error;
+        }
+        total.latencies_us.extend(run.latencies_us);
+    }
+    total.elapsed = start.elapsed();
+    total.latencies_us.sort_unstable();
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meter::profile::shipped;
+
+    fn one_entry(profile: &Profile) -> SelectiveAccess {
+        let at = Data::OctetString(
+            DateTime::from_unix(1_795_647_600, profile.utc_offset_minutes, profile.deviation)
+                .to_bytes(),
+        );
+        SelectiveAccess::from(RangeDescriptor {
+            restricting_object: CaptureObject::new(8, Obis::CLOCK, 2),
+            from: at.clone(),
+            to: at,
+            selected_values: vec![],
+        })
+    }
+
+    #[test]
+    fn measures_the_three_round_trips_of_a_read() {
+        let profile = shipped("basic").unwrap();
+        let exchange = Exchange::measure(&profile, 1, &one_entry(&profile)).unwrap();
+        let sizes: Vec<(usize, usize)> = exchange
+            .steps
+            .iter()
+            .map(|s| (s.request, s.response))
+            .collect();
+        // RLRQ and RLRE are `62 03 80 01 00` and `63 03 80 01 00` (REFERENCE.md section 1).
+        assert_eq!(sizes[2], (5, 5));
+        assert_eq!(sizes.len(), 3);
+        assert!(sizes[0].0 > 20 && sizes[0].1 > 20, "{sizes:?}");
+        // One row: clock (12 bytes), status, A+ and A- inside an array of one structure.
+        assert!(sizes[1].1 > 30, "{sizes:?}");
+    }
+
+    #[test]
+    fn frames_carry_the_wrapper_header_and_the_apdu_length() {
+        assert_eq!(frame(16, 1, 3), [0, 1, 0, 16, 0, 1, 0, 3, 0, 0, 0].to_vec());
+    }
+
+    #[test]
+    fn the_median_round_counts() {
+        let run = |ok| ReadRun {
+            ok,
+            elapsed: Duration::from_secs(1),
+            ..ReadRun::default()
+        };
+        assert_eq!(median_rate(&[run(10), run(30), run(20)]), 20.0);
+    }
+}
