@@ -17,7 +17,8 @@ use crate::dlms::xdlms::{
     AttributeDescriptor, DataNotification, MethodDescriptor, SelectiveAccess,
 };
 use crate::session::{
-    ClientConfig, ClientEvent, ClientSession, Negotiated, RequestId, Response, SessionError,
+    Authentication, ClientConfig, ClientEvent, ClientSession, Negotiated, RequestId, Response,
+    SessionError,
 };
 
 /// Why a client operation failed.
@@ -60,7 +61,8 @@ impl DlmsClient {
             .map_err(|_| connect_err(io::Error::new(io::ErrorKind::TimedOut, "no answer")))?
             .map_err(connect_err)?;
         stream.set_nodelay(true).ok();
-        if config.challenge.is_empty() {
+        // Only HLS sends a challenge: other associations skip the trip to the OS for randomness.
+        if config.challenge.is_empty() && config.authentication == Authentication::HighGmac {
             config.challenge = vec![0; 16];
             rand::rngs::OsRng.fill_bytes(&mut config.challenge);
         }

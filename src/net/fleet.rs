@@ -8,7 +8,7 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
 
 use super::server::{serve_connection, ConnectionLimits, Endpoint};
@@ -140,7 +140,6 @@ struct MeterEndpoint<'a> {
     fleet: &'a Fleet,
     index: u32,
     identity: MeterIdentity,
-    rng: rand::rngs::SmallRng,
 }
 
 impl MeterEndpoint<'_> {
@@ -176,7 +175,11 @@ impl Endpoint for MeterEndpoint<'_> {
     }
 
     fn latency(&mut self) -> Duration {
-        self.fleet.profile.latency.sample(self.rng.gen())
+        let latency = &self.fleet.profile.latency;
+        match latency.max.is_zero() {
+            true => Duration::ZERO,
+            false => latency.sample(rand::thread_rng().gen()),
+        }
     }
 
     fn close(&mut self, sessions: Vec<ServerSession>) {
@@ -205,7 +208,6 @@ pub async fn serve_meter(
         fleet: &fleet,
         index,
         identity: fleet.identity(index),
-        rng: rand::rngs::SmallRng::from_entropy(),
     };
     // A broken or hostile connection ends itself; the meter goes on serving others.
     let _ = serve_connection(stream, &fleet.limits(), &mut endpoint, first).await;

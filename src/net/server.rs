@@ -130,8 +130,9 @@ fn session_index<E: Endpoint>(
         return i;
     }
     sessions.retain(|(sap, _)| *sap != client_sap);
+    // The thread's CSPRNG (reseeded from the OS): a fresh StoC without a syscall per session.
     let mut challenge = vec![0; 16];
-    rand::rngs::OsRng.fill_bytes(&mut challenge);
+    rand::thread_rng().fill_bytes(&mut challenge);
     sessions.push((
         client_sap,
         endpoint.open_session(client_sap, challenge, now),

@@ -221,6 +221,11 @@ impl ReadRun {
         self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
+    /// This run's rate as a share of `other`'s.
+    pub fn ratio_to(&self, other: &ReadRun) -> f64 {
+        self.per_second() / other.per_second().max(1e-9)
+    }
+
     pub fn percentile_ms(&self, q: f64) -> f64 {
         let n = self.latencies_us.len();
         if n == 0 {
@@ -231,11 +236,11 @@ impl ReadRun {
     }
 }
 
-/// The median round's rate.
-pub fn median_rate(runs: &[ReadRun]) -> f64 {
-    let mut rates: Vec<f64> = runs.iter().map(ReadRun::per_second).collect();
-    rates.sort_by(f64::total_cmp);
-    rates.get(rates.len() / 2).copied().unwrap_or(0.0)
+/// The median over rounds of fleet/bare, each ratio taken between runs made back to back.
+pub fn median_ratio(fleet: &[ReadRun], bare: &[ReadRun]) -> f64 {
+    let mut ratios: Vec<f64> = fleet.iter().zip(bare).map(|(f, b)| f.ratio_to(b)).collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios.get(ratios.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// Rounds alternating the bare baseline and the fleet, after a warm-up of each.
@@ -263,9 +268,8 @@ pub async fn compare(
         Arc::new(Side::Bare { requests }),
         addresses(bare_base, setup.meters),
     );
-    let warm_up = (setup.reads / 10).max(1);
     for (side, addrs) in [&bare, &fleet] {
-        let run = load(side, addrs, setup, warm_up).await;
+        let run = load(side, addrs, setup, setup.reads).await;
         if run.ok == 0 {
             return Err(format!(
                 "warm-up failed: {}",
@@ -389,12 +393,26 @@ mod tests {
     }
 
     #[test]
-    fn the_median_round_counts() {
+    fn the_median_of_the_rounds_ratios_counts() {
         let run = |ok| ReadRun {
             ok,
             elapsed: Duration::from_secs(1),
             ..ReadRun::default()
         };
-        assert_eq!(median_rate(&[run(10), run(30), run(20)]), 20.0);
+        let fleet = [run(80), run(10), run(90)];
+        let bare = [run(100), run(100), run(100)];
+        assert!((median_ratio(&fleet, &bare) - 0.8).abs() < 1e-9);
+        assert_eq!(median_ratio(&[], &[]), 0.0);
+    }
+
+    #[test]
+    fn percentiles_come_from_the_sorted_latencies() {
+        let run = ReadRun {
+            latencies_us: (1..=100).map(|ms| ms * 1000).collect(),
+            ..ReadRun::default()
+        };
+        assert_eq!(run.percentile_ms(0.5), 51.0);
+        assert_eq!(run.percentile_ms(0.99), 100.0);
+        assert_eq!(ReadRun::default().percentile_ms(0.5), 0.0);
     }
 }
