@@ -49,7 +49,7 @@ impl DlmsClient {
         addr: &str,
         client_sap: u16,
         server_sap: u16,
-        mut config: ClientConfig,
+        config: ClientConfig,
         timeout: Duration,
     ) -> Result<Self, ClientError> {
         let connect_err = |source| ClientError::Connect {
@@ -60,6 +60,17 @@ impl DlmsClient {
             .await
             .map_err(|_| connect_err(io::Error::new(io::ErrorKind::TimedOut, "no answer")))?
             .map_err(connect_err)?;
+        Self::from_stream(stream, client_sap, server_sap, config)
+    }
+
+    /// Associates over a connection that is already open, e.g. one a woken meter made to the
+    /// head-end's listener (its push, if any, is kept in [`take_notifications`](Self::take_notifications)).
+    pub fn from_stream(
+        stream: TcpStream,
+        client_sap: u16,
+        server_sap: u16,
+        mut config: ClientConfig,
+    ) -> Result<Self, ClientError> {
         stream.set_nodelay(true).ok();
         // Only HLS sends a challenge: other associations skip the trip to the OS for randomness.
         if config.challenge.is_empty() && config.authentication == Authentication::HighGmac {

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
+use tokio::task::JoinHandle;
 
 use super::server::{serve_connection, ConnectionLimits, Endpoint};
 use crate::cosem::MeterSettings;
@@ -31,6 +32,9 @@ pub struct Fleet {
     pub range: Range<u32>,
     settings: Arc<MeterSettings>,
     meters: Vec<Mutex<MeterDevice>>,
+    /// Each meter's accept loop when meters have their own listeners: a meter whose modem has
+    /// no data session stops listening, so connecting to it is refused.
+    accept_loops: Mutex<Vec<Option<JoinHandle<()>>>>,
 }
 
 impl Fleet {
@@ -61,6 +65,7 @@ impl Fleet {
             range,
             settings,
             meters,
+            accept_loops: Mutex::new(Vec::new()),
         }
     }
 
@@ -108,13 +113,44 @@ impl Fleet {
         }
     }
 
-    /// Sets meter `index`'s modem as the operator sees it.
-    pub fn set_modem(&self, index: u32, modem: Modem) -> Option<()> {
+    /// Sets meter `index`'s modem as the operator sees it; `None` if this process does not run it.
+    ///
+    /// With a listener per meter, a modem leaving `Online` closes the meter's listener (new
+    /// connections are refused, as to an address without a data session) and coming back binds
+    /// it again. Connections already open stay open. With the wildcard listener, connections
+    /// are accepted and reset at once instead.
+    pub async fn set_modem(self: &Arc<Self>, index: u32, modem: Modem) -> Option<io::Result<()>> {
         self.device(index)?
             .lock()
             .expect("meter lock")
             .set_modem(modem, unix_now());
-        Some(())
+        let slot = (index - self.range.start) as usize;
+        let running = {
+            let mut loops = self.accept_loops.lock().expect("accept loops lock");
+            match loops.get_mut(slot) {
+                None => return Some(Ok(())), // no listener per meter
+                Some(running) if modem == Modem::Online && running.is_some() => {
+                    return Some(Ok(()))
+                }
+                Some(running) => running.take(),
+            }
+        };
+        if let Some(task) = running {
+            task.abort();
+            // Wait until the listener is closed, so the caller's next connection is refused.
+            let _ = task.await;
+        }
+        if modem != Modem::Online {
+            return Some(Ok(()));
+        }
+        let addr = self.addressing.address(index)?;
+        Some(bind(addr).map(|listener| {
+            let task = spawn_accept_loop(self.clone(), index, listener);
+            let mut loops = self.accept_loops.lock().expect("accept loops lock");
+            if let Some(old) = loops[slot].replace(task) {
+                old.abort(); // a concurrent call bound first: keep one loop
+            }
+        }))
     }
 }
 
@@ -241,22 +277,28 @@ fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(128)
 }
 
-/// Accepts on every listener until the task is dropped.
+/// Accepts on every listener until the runtime stops (or the meter's modem goes offline).
 pub fn spawn_accept_loops(fleet: &Arc<Fleet>, listeners: Vec<TcpListener>) {
-    for (listener, index) in listeners.into_iter().zip(fleet.range.clone()) {
-        let fleet = fleet.clone();
-        tokio::spawn(async move {
-            loop {
-                match listener.accept().await {
-                    Ok((stream, _)) => {
-                        tokio::spawn(serve_meter(fleet.clone(), index, stream, None));
-                    }
-                    // Out of descriptors or similar: wait instead of spinning.
-                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+    let tasks = listeners
+        .into_iter()
+        .zip(fleet.range.clone())
+        .map(|(listener, index)| Some(spawn_accept_loop(fleet.clone(), index, listener)))
+        .collect();
+    *fleet.accept_loops.lock().expect("accept loops lock") = tasks;
+}
+
+fn spawn_accept_loop(fleet: Arc<Fleet>, index: u32, listener: TcpListener) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    tokio::spawn(serve_meter(fleet.clone(), index, stream, None));
                 }
+                // Out of descriptors or similar: wait instead of spinning.
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
-        });
-    }
+        }
+    })
 }
 
 /// Accepts on one wildcard listener, telling meters apart by the local address the client dialled.

@@ -64,8 +64,15 @@ async fn set_modem(
         )
             .into_response();
     };
-    fleet.set_modem(i, body.modem);
-    Json(json!({ "id": id, "modem": body.modem })).into_response()
+    match fleet.set_modem(i, body.modem).await {
+        Some(Ok(())) => Json(json!({ "id": id, "modem": body.modem })).into_response(),
+        Some(Err(e)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "status": 500, "code": "INTERNAL", "message": format!("the meter cannot listen again: {e}") })),
+        )
+            .into_response(),
+        None => not_found(&id),
+    }
 }
 
 async fn wakeup(State(fleet): State<Arc<Fleet>>, Path(id): Path<String>) -> Response {
