@@ -246,7 +246,11 @@ fn read_transactions(args: &FleetArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let result = runtime.block_on(reads::compare(&setup, fleet_base, bare_base));
+    let result = runtime.block_on(reads::compare(
+        &setup,
+        (fleet_base, fleet.pid()),
+        (bare_base, bare.pid()),
+    ));
     fleet.stop()?;
     bare.stop()?;
     let (fleet_runs, bare_runs) = result?;
@@ -256,26 +260,29 @@ fn read_transactions(args: &FleetArgs) -> Result<(), String> {
 
 fn print_reads(fleet: &[ReadRun], bare: &[ReadRun]) {
     println!(
-        "{:>5} {:>12} {:>12} {:>6} {:>15} {:>15} {:>7}",
+        "{:>5} {:>8} {:>8} {:>6} {:>15} {:>15} {:>15} {:>15} {:>6}",
         "round",
-        "bare reads/s",
-        "fleet reads/s",
+        "bare/s",
+        "fleet/s",
         "ratio",
-        "bare p50/p99 ms",
-        "fleet p50/p99 ms",
+        "bare p50/p99ms",
+        "fleet p50/p99ms",
+        "bare CPU µs s/c",
+        "fleet CPU µs s/c",
         "errors"
     );
     for (i, (f, b)) in fleet.iter().zip(bare).enumerate() {
-        let ratio = f.ratio_to(b);
+        let ((fs, fc), (bs, bc)) = (f.cpu_us_per_read(), b.cpu_us_per_read());
         println!(
-            "{:>5} {:>12.0} {:>12.0} {ratio:>6.2} {:>7.2}/{:<7.2} {:>7.2}/{:<7.2} {:>7}",
+            "{:>5} {:>8.0} {:>8.0} {:>6.2} {:>15} {:>15} {:>15} {:>15} {:>6}",
             i + 1,
             b.per_second(),
             f.per_second(),
-            b.percentile_ms(0.50),
-            b.percentile_ms(0.99),
-            f.percentile_ms(0.50),
-            f.percentile_ms(0.99),
+            f.ratio_to(b),
+            format!("{:.1}/{:.1}", b.percentile_ms(0.50), b.percentile_ms(0.99)),
+            format!("{:.1}/{:.1}", f.percentile_ms(0.50), f.percentile_ms(0.99)),
+            format!("{bs:.0}/{bc:.0}"),
+            format!("{fs:.0}/{fc:.0}"),
             f.errors + b.errors
         );
     }
@@ -290,11 +297,12 @@ fn print_reads(fleet: &[ReadRun], bare: &[ReadRun]) {
         (ok, ok as f64 / secs.max(1e-9))
     };
     let ((fleet_ok, f), (bare_ok, b)) = (total(fleet), total(bare));
-    let ratio = reads::median_ratio(fleet, bare);
+    println!("  CPU µs s/c: CPU time per read of the meters' process (s) and of this client (c).");
     println!(
         "  all rounds: fleet {fleet_ok} reads at {f:.0}/s, bare {bare_ok} reads at {b:.0}/s ({:.2})",
         f / b.max(1e-9)
     );
+    let ratio = reads::median_ratio(fleet, bare);
     println!(
         "  median of the rounds' ratios fleet/bare: {ratio:.2} (target >= {TARGET_RATIO:.2}): {}",
         pass(ratio >= TARGET_RATIO)

@@ -40,8 +40,16 @@ pub struct LoadProfile<'a> {
 impl LoadProfile<'_> {
     /// Capture times of the entries kept, oldest first.
     fn times(&self) -> impl Iterator<Item = i64> + '_ {
+        self.times_between(i64::MIN, i64::MAX)
+    }
+
+    /// Capture times of the entries kept inside `[from, to]`, oldest first: computed from the
+    /// bounds, so a read of one interval does not walk the whole retention.
+    fn times_between(&self, from: i64, to: i64) -> impl Iterator<Item = i64> + '_ {
         let oldest = self.newest - (self.retention as i64 - 1) * INTERVAL_SECS;
-        (0..self.retention as i64)
+        let first = (from.max(oldest) - oldest + INTERVAL_SECS - 1).div_euclid(INTERVAL_SECS);
+        let last = (to.min(self.newest) - oldest).div_euclid(INTERVAL_SECS);
+        (first..=last)
             .map(move |j| oldest + j * INTERVAL_SECS)
             .filter(|t| !self.in_gap(*t))
     }
@@ -80,7 +88,7 @@ impl LoadProfile<'_> {
             Some(a) if a.selector == SelectiveAccess::RANGE => {
                 let range = a.range().map_err(|_| DataAccessResult::TypeUnmatched)?;
                 let (from, to, columns) = self.range_bounds(&range)?;
-                self.rows(self.times().filter(|t| (from..=to).contains(t)), columns)
+                self.rows(self.times_between(from, to), columns)
             }
             Some(a) if a.selector == SelectiveAccess::ENTRY => {
                 let entry = a.entry().map_err(|_| DataAccessResult::TypeUnmatched)?;
@@ -212,6 +220,32 @@ mod tests {
             rows[4].as_elements().unwrap()[2],
             Data::DoubleLongUnsigned(model.energy_at(NOV_26 + 7200).import_wh as u32)
         );
+    }
+
+    #[test]
+    fn a_range_computed_from_its_bounds_equals_filtering_every_entry() {
+        let model = LoadModel::new(1, 2, 60);
+        let gaps = [(NOV_26 + 3600 + 1, NOV_26 + 7200 + 1)];
+        let p = profile(&model, &gaps);
+        let oldest = p.newest - 959 * 900;
+        for (from, to) in [
+            (NOV_26 + 3600, NOV_26 + 3600),     // one entry
+            (NOV_26 + 3601, NOV_26 + 4499),     // between two entries
+            (NOV_26 + 3599, NOV_26 + 4501),     // off-boundary bounds
+            (oldest - 10_000, oldest),          // reaching back before the oldest
+            (p.newest, p.newest + 10_000),      // past the newest
+            (i64::MIN, i64::MAX),               // everything
+            (NOV_26 + 7200, NOV_26 + 3600),     // inverted
+            (oldest - 20_000, oldest - 10_000), // entirely before
+            (NOV_26 + 3000, NOV_26 + 8000),     // across the gap
+        ] {
+            let brute: Vec<i64> = p.times().filter(|t| (from..=to).contains(t)).collect();
+            assert_eq!(
+                p.times_between(from, to).collect::<Vec<_>>(),
+                brute,
+                "{from}..={to}"
+            );
+        }
     }
 
     #[test]

@@ -70,6 +70,10 @@ impl FleetProcess {
         })
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// From spawning the process to its "ready" line.
     pub fn ready_after(&self) -> Duration {
         self.ready_after
@@ -141,6 +145,25 @@ fn parent_of(pid: u32) -> Option<u32> {
     rest.split(' ').nth(1)?.parse().ok()
 }
 
+/// CPU time (user and system) used so far by `pid` and its direct children.
+pub fn cpu_time_of_tree(pid: u32) -> Duration {
+    std::iter::once(pid)
+        .chain(children_of(pid))
+        .filter_map(cpu_time)
+        .sum()
+}
+
+/// CPU time (user and system) used so far by `pid`, from /proc/PID/stat.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+    // Fields 14 and 15 of proc(5), counted from the state (field 3) here.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Some(Duration::from_micros(ticks * 1_000_000 / per_second))
+}
+
 /// VmRSS of `pid` in KiB.
 pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -197,6 +220,17 @@ mod tests {
         let text = "Name:\treanimator\nVmPeak:\t  1000 kB\nVmRSS:\t   5488 kB\n";
         assert_eq!(meminfo_field(text, "VmRSS:"), Some(5488));
         assert_eq!(meminfo_field(text, "VmSwap:"), None);
+    }
+
+    #[test]
+    fn reads_its_own_cpu_time() {
+        let me = std::process::id();
+        let before = cpu_time(me).unwrap();
+        let spin = Instant::now();
+        while spin.elapsed() < Duration::from_millis(50) {
+            std::hint::black_box(spin.elapsed());
+        }
+        assert!(cpu_time(me).unwrap() > before);
     }
 
     #[test]

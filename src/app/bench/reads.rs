@@ -10,6 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::bare::frame;
+use super::processes::{cpu_time, cpu_time_of_tree};
 use super::FleetArgs;
 use crate::app::meters::load_profile;
 use crate::cosem::LoadModel;
@@ -212,6 +213,10 @@ pub struct ReadRun {
     pub errors: u64,
     pub first_error: Option<String>,
     pub elapsed: Duration,
+    /// CPU time the meters' processes used during the round.
+    pub server_cpu: Duration,
+    /// CPU time this (client) process used during the round.
+    pub client_cpu: Duration,
     /// Completed transactions' durations, sorted, in microseconds.
     latencies_us: Vec<u32>,
 }
@@ -219,6 +224,12 @@ pub struct ReadRun {
 impl ReadRun {
     pub fn per_second(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// CPU microseconds per completed read: (meters, client).
+    pub fn cpu_us_per_read(&self) -> (f64, f64) {
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / self.ok.max(1) as f64;
+        (per(self.server_cpu), per(self.client_cpu))
     }
 
     /// This run's rate as a share of `other`'s.
@@ -243,18 +254,26 @@ pub fn median_ratio(fleet: &[ReadRun], bare: &[ReadRun]) -> f64 {
     ratios.get(ratios.len() / 2).copied().unwrap_or(0.0)
 }
 
+/// One side under test: its transaction, its meters' addresses and the process serving them.
+struct Target {
+    side: Side,
+    addrs: Vec<SocketAddr>,
+    server_pid: u32,
+}
+
 /// Rounds alternating the bare baseline and the fleet, after a warm-up of each.
 pub async fn compare(
     setup: &ReadSetup,
-    fleet_base: SocketAddr,
-    bare_base: SocketAddr,
+    (fleet_base, fleet_pid): (SocketAddr, u32),
+    (bare_base, bare_pid): (SocketAddr, u32),
 ) -> Result<(Vec<ReadRun>, Vec<ReadRun>), String> {
-    let fleet = (
-        Arc::new(Side::Fleet {
+    let fleet = Arc::new(Target {
+        side: Side::Fleet {
             access: setup.access.clone(),
-        }),
-        addresses(fleet_base, setup.meters),
-    );
+        },
+        addrs: addresses(fleet_base, setup.meters),
+        server_pid: fleet_pid,
+    });
     let requests = setup
         .exchange
         .steps
@@ -264,12 +283,13 @@ pub async fn compare(
             (request, s.response + crate::dlms::wrapper::HEADER_LEN)
         })
         .collect();
-    let bare = (
-        Arc::new(Side::Bare { requests }),
-        addresses(bare_base, setup.meters),
-    );
-    for (side, addrs) in [&bare, &fleet] {
-        let run = load(side, addrs, setup, setup.reads).await;
+    let bare = Arc::new(Target {
+        side: Side::Bare { requests },
+        addrs: addresses(bare_base, setup.meters),
+        server_pid: bare_pid,
+    });
+    for target in [&bare, &fleet] {
+        let run = load(target, setup).await;
         if run.ok == 0 {
             return Err(format!(
                 "warm-up failed: {}",
@@ -279,36 +299,37 @@ pub async fn compare(
     }
     let (mut fleet_runs, mut bare_runs) = (Vec::new(), Vec::new());
     for _ in 0..setup.rounds {
-        bare_runs.push(load(&bare.0, &bare.1, setup, setup.reads).await);
-        fleet_runs.push(load(&fleet.0, &fleet.1, setup, setup.reads).await);
+        bare_runs.push(load(&bare, setup).await);
+        fleet_runs.push(load(&fleet, setup).await);
     }
     Ok((fleet_runs, bare_runs))
 }
 
-fn addresses(base: SocketAddr, count: u32) -> Arc<Vec<SocketAddr>> {
+fn addresses(base: SocketAddr, count: u32) -> Vec<SocketAddr> {
     let SocketAddr::V4(v4) = base else {
-        return Arc::new(vec![base]);
+        return vec![base];
     };
-    Arc::new(
-        (0..count)
-            .map(|i| SocketAddr::from((Ipv4Addr::from(u32::from(*v4.ip()) + i), v4.port())))
-            .collect(),
-    )
+    (0..count)
+        .map(|i| SocketAddr::from((Ipv4Addr::from(u32::from(*v4.ip()) + i), v4.port())))
+        .collect()
 }
 
-/// Runs `reads` transactions (or fewer, at the time limit) with `concurrency` in flight.
-async fn load(
-    side: &Arc<Side>,
-    addrs: &Arc<Vec<SocketAddr>>,
-    setup: &ReadSetup,
-    reads: u64,
-) -> ReadRun {
+/// Runs `setup.reads` transactions (or fewer, at the time limit) with `setup.concurrency` in flight.
+async fn load(target: &Arc<Target>, setup: &ReadSetup) -> ReadRun {
+    let reads = setup.reads;
+    let cpu = || {
+        (
+            cpu_time_of_tree(target.server_pid),
+            cpu_time(std::process::id()).unwrap_or_default(),
+        )
+    };
+    let (server_before, client_before) = cpu();
     let issued = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let limit = setup.limit;
     let tasks: Vec<_> = (0..setup.concurrency)
         .map(|_| {
-            let (side, addrs, issued) = (side.clone(), addrs.clone(), issued.clone());
+            let (target, issued) = (target.clone(), issued.clone());
             tokio::spawn(async move {
                 let mut run = ReadRun::default();
                 loop {
@@ -316,9 +337,9 @@ async fn load(
                     if n >= reads || start.elapsed() >= limit {
                         return run;
                     }
-                    let addr = addrs[(n % addrs.len() as u64) as usize];
+                    let addr = target.addrs[(n % target.addrs.len() as u64) as usize];
                     let began = Instant::now();
-                    let outcome = tokio::time::timeout(TRANSACTION_TIMEOUT, side.once(addr))
+                    let outcome = tokio::time::timeout(TRANSACTION_TIMEOUT, target.side.once(addr))
                         .await
                         .unwrap_or_else(|_| Err("timed out".into()));
                     match outcome {
@@ -348,6 +369,9 @@ async fn load(
         total.latencies_us.extend(run.latencies_us);
     }
     total.elapsed = start.elapsed();
+    let (server_after, client_after) = cpu();
+    total.server_cpu = server_after.saturating_sub(server_before);
+    total.client_cpu = client_after.saturating_sub(client_before);
     total.latencies_us.sort_unstable();
     total
 }
