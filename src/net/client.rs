@@ -2,12 +2,13 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use rand::RngCore;
 use tokio::net::TcpStream;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 use tokio_util::codec::Framed;
 
 use super::{WrapperCodec, WrapperCodecError};
@@ -41,6 +42,8 @@ pub struct DlmsClient {
     client_sap: u16,
     server_sap: u16,
     notifications: Vec<DataNotification>,
+    /// The session's next deadline, moved only when it fires early or must fire earlier.
+    timer: Pin<Box<Sleep>>,
 }
 
 impl DlmsClient {
@@ -84,6 +87,7 @@ impl DlmsClient {
             client_sap,
             server_sap,
             notifications: Vec::new(),
+            timer: Box::pin(tokio::time::sleep_until(far_future())),
         })
     }
 
@@ -149,6 +153,13 @@ impl DlmsClient {
         Ok(())
     }
 
+    /// The session's next deadline, or none in practice.
+    fn deadline(&self) -> Instant {
+        self.session
+            .poll_timeout()
+            .map_or_else(far_future, Instant::from_std)
+    }
+
     async fn response(&mut self, id: RequestId) -> Result<Response, ClientError> {
         self.run(|event| match event {
             ClientEvent::Response { id: got, response } if got == id => Some(response),
@@ -179,7 +190,10 @@ impl DlmsClient {
                     }
                 }
             }
-            let deadline = self.session.poll_timeout().map(Instant::from_std);
+            let deadline = self.deadline();
+            if deadline < self.timer.deadline() {
+                self.timer.as_mut().reset(deadline);
+            }
             tokio::select! {
                 frame = self.framed.next() => match frame {
                     Some(Ok(frame)) if frame.source == self.server_sap && frame.destination == self.client_sap => {
@@ -189,7 +203,16 @@ impl DlmsClient {
                     Some(Err(e)) => return Err(e.into()),
                     None => return Err(ClientError::Closed),
                 },
-                _ = sleep_until(deadline) => self.session.handle_timeout(now()),
+                () = self.timer.as_mut() => {
+                    // Requests since it was set may have moved the deadline later.
+                    match self.deadline() {
+                        later if later > Instant::now() => self.timer.as_mut().reset(later),
+                        _ => {
+                            self.session.handle_timeout(now());
+                            self.timer.as_mut().reset(far_future());
+                        }
+                    }
+                }
             }
         }
     }
@@ -199,9 +222,91 @@ fn now() -> std::time::Instant {
     Instant::now().into_std()
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
+/// A deadline that never comes in practice: a timer with nothing to wait for.
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(365 * 24 * 3600)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dlms::codec::hex;
+    use crate::dlms::obis::Obis;
+    use tokio::net::TcpListener;
+
+    // REFERENCE.md section 1 (u9n/dlms-cosem test_aare.py, test_get.py): an accepted AARE and
+    // GET-Response-Normal u32 5009.
+    const AARE: &str =
+        "6129A109060760857405080101A203020100A305A103020100BE10040E0800065F1F040000501F01F40007";
+    const GET_RESPONSE: &str = "C401C1000600001391";
+
+    /// A meter that answers its n-th request with `answers[n]` after `delay`, or never.
+    async fn scripted_meter(answers: Vec<&'static str>, delay: Duration) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut framed = Framed::new(stream, WrapperCodec::new(1024));
+            let mut answers = answers.into_iter();
+            while let Some(Ok(request)) = framed.next().await {
+                tokio::time::sleep(delay).await;
+                if let Some(answer) = answers.next() {
+                    framed
+                        .send(request.reply(hex::decode(answer).unwrap()))
+                        .await
+                        .unwrap();
+                }
+            }
+        });
+        addr
+    }
+
+    fn config(timeout_ms: u64) -> ClientConfig {
+        ClientConfig {
+            response_timeout: Duration::from_millis(timeout_ms),
+            ..ClientConfig::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn each_request_gets_its_own_response_timeout() {
+        // Two answers 200 ms late each, 300 ms allowed per request: 400 ms in all is fine.
+        let addr = scripted_meter(vec![AARE, GET_RESPONSE], Duration::from_millis(200)).await;
+        let mut client = DlmsClient::connect(&addr, 16, 1, config(300), Duration::from_secs(1))
+            .await
+            .unwrap();
+        client.associate().await.unwrap();
+        let response = client
+            .get(
+                AttributeDescriptor::new(1, Obis::INVOCATION_COUNTER, 2),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            response,
+            Response::Get(crate::dlms::xdlms::GetDataResult::Data(
+                Data::DoubleLongUnsigned(5009)
+            ))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_silent_meter_times_out() {
+        let addr = scripted_meter(vec![], Duration::ZERO).await;
+        let mut client = DlmsClient::connect(&addr, 16, 1, config(300), Duration::from_secs(1))
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let err = client.associate().await.unwrap_err();
+        assert!(
+            matches!(err, ClientError::Session(SessionError::Timeout { .. })),
+            "{err}"
+        );
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(300) && took < Duration::from_secs(2),
+            "{took:?}"
+        );
     }
 }

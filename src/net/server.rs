@@ -75,13 +75,12 @@ where
     E: Endpoint,
 {
     let mut idle_deadline = Instant::now() + limits.idle_timeout;
+    // One timer per connection, moved only when it fires early or must fire earlier: deadlines
+    // mostly move later with every frame, and re-registering a timer per frame costs the
+    // runtime's timer lock (contention between worker threads).
+    let timer = tokio::time::sleep_until(idle_deadline);
+    tokio::pin!(timer);
     loop {
-        let deadline = sessions
-            .iter()
-            .filter_map(|(_, s)| s.poll_timeout())
-            .map(Instant::from_std)
-            .chain([idle_deadline])
-            .min();
         tokio::select! {
             frame = framed.next() => {
                 let Some(frame) = frame.transpose()? else { return Ok(()) };
@@ -102,9 +101,18 @@ where
                     framed.send(frame.reply(apdu)).await?;
                 }
                 while session.poll_event().is_some() {}
+                let next = next_deadline(sessions, idle_deadline);
+                if next < timer.deadline() {
+                    timer.as_mut().reset(next);
+                }
             }
-            _ = tokio::time::sleep_until(deadline.unwrap_or(idle_deadline)) => {
+            () = &mut timer => {
                 let now = Instant::now();
+                let next = next_deadline(sessions, idle_deadline);
+                if now < next {
+                    timer.as_mut().reset(next); // activity moved the deadlines since it was set
+                    continue;
+                }
                 for (_, session) in sessions.iter_mut() {
                     session.handle_timeout(now.into_std());
                     while session.poll_event().is_some() {}
@@ -112,9 +120,19 @@ where
                 if now >= idle_deadline || sessions.iter().any(|(_, s)| s.is_closed()) && sessions.iter().all(|(_, s)| s.is_closed()) {
                     return Ok(());
                 }
+                timer.as_mut().reset(next_deadline(sessions, idle_deadline));
             }
         }
     }
+}
+
+/// The earliest of the sessions' deadlines and the connection's idle deadline.
+fn next_deadline(sessions: &[(u16, ServerSession)], idle_deadline: Instant) -> Instant {
+    sessions
+        .iter()
+        .filter_map(|(_, s)| s.poll_timeout())
+        .map(Instant::from_std)
+        .fold(idle_deadline, Instant::min)
 }
 
 fn session_index<E: Endpoint>(
