@@ -5,13 +5,11 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use rand::RngCore;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
-use tokio_util::codec::Framed;
 
-use super::{WrapperCodec, WrapperCodecError};
+use super::{WrapperCodecError, WrapperStream};
 use crate::dlms::data::Data;
 use crate::dlms::wrapper::WrapperFrame;
 use crate::dlms::xdlms::{
@@ -37,7 +35,7 @@ pub enum ClientError {
 
 /// One association with one logical device over one TCP connection.
 pub struct DlmsClient {
-    framed: Framed<TcpStream, WrapperCodec>,
+    framed: WrapperStream<TcpStream>,
     session: ClientSession,
     client_sap: u16,
     server_sap: u16,
@@ -82,7 +80,7 @@ impl DlmsClient {
         }
         let max_apdu = config.max_receive_pdu as usize + 64;
         Ok(DlmsClient {
-            framed: Framed::new(stream, WrapperCodec::new(max_apdu)),
+            framed: WrapperStream::new(stream, max_apdu),
             session: ClientSession::new(config)?,
             client_sap,
             server_sap,
@@ -246,7 +244,7 @@ mod tests {
         let addr = listener.local_addr().unwrap().to_string();
         tokio::spawn(async move {
             let (stream, _) = listener.accept().await.unwrap();
-            let mut framed = Framed::new(stream, WrapperCodec::new(1024));
+            let mut framed = WrapperStream::new(stream, 1024);
             let mut answers = answers.into_iter();
             while let Some(Ok(request)) = framed.next().await {
                 tokio::time::sleep(delay).await;

@@ -175,7 +175,6 @@ pub fn unix_now() -> i64 {
 struct MeterEndpoint<'a> {
     fleet: &'a Fleet,
     index: u32,
-    identity: MeterIdentity,
 }
 
 impl MeterEndpoint<'_> {
@@ -195,13 +194,10 @@ impl Endpoint for MeterEndpoint<'_> {
         challenge: Vec<u8>,
         now: std::time::Instant,
     ) -> ServerSession {
-        self.device().open_session(
-            &self.fleet.profile,
-            &self.identity,
-            client_sap,
-            challenge,
-            now,
-        )
+        // Derived here, not kept per connection: it would double the connection task's size.
+        let identity = self.fleet.identity(self.index);
+        self.device()
+            .open_session(&self.fleet.profile, &identity, client_sap, challenge, now)
     }
 
     fn handle(&mut self, session: &mut ServerSession, now: std::time::Instant, apdu: &[u8]) {
@@ -243,7 +239,6 @@ pub async fn serve_meter(
     let mut endpoint = MeterEndpoint {
         fleet: &fleet,
         index,
-        identity: fleet.identity(index),
     };
     // A broken or hostile connection ends itself; the meter goes on serving others.
     let _ = serve_connection(stream, &fleet.limits(), &mut endpoint, first).await;

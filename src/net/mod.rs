@@ -6,7 +6,9 @@ pub mod fleet_control;
 pub mod radius_udp;
 pub mod server;
 pub mod wrapper_codec;
+pub mod wrapper_stream;
 
 pub use client::{ClientError, DlmsClient};
 pub use server::{serve, serve_connection, ConnectionLimits, Endpoint, ServerOptions};
 pub use wrapper_codec::{WrapperCodec, WrapperCodecError};
+pub use wrapper_stream::WrapperStream;

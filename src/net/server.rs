@@ -3,14 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use rand::RngCore;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::time::Instant;
-use tokio_util::codec::Framed;
 
-use super::{WrapperCodec, WrapperCodecError};
+use super::{WrapperCodecError, WrapperStream};
 use crate::dlms::wrapper::WrapperFrame;
 use crate::session::{CosemServer, ServerConfig, ServerSession};
 
@@ -54,7 +52,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     E: Endpoint,
 {
-    let mut framed = Framed::new(stream, WrapperCodec::new(limits.max_apdu));
+    let mut framed = WrapperStream::new(stream, limits.max_apdu);
     if let Some(frame) = first {
         framed.send(frame).await?;
     }
@@ -65,7 +63,7 @@ where
 }
 
 async fn serve_frames<S, E>(
-    framed: &mut Framed<S, WrapperCodec>,
+    framed: &mut WrapperStream<S>,
     limits: &ConnectionLimits,
     endpoint: &mut E,
     sessions: &mut Vec<(u16, ServerSession)>,
@@ -94,7 +92,8 @@ where
                 endpoint.handle(session, now, &frame.apdu);
                 let delay = endpoint.latency();
                 if !delay.is_zero() {
-                    tokio::time::sleep(delay).await;
+                    // Boxed: a second timer inline would grow every connection's task.
+                    Box::pin(tokio::time::sleep(delay)).await;
                 }
                 let session = &mut sessions[index].1;
                 while let Some(apdu) = session.poll_transmit() {

@@ -29,21 +29,20 @@ pub fn meter_addr(base: SocketAddr, index: u32) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::from(u32::from(*v4.ip()) + index), v4.port()))
 }
 
-/// `n` consecutive free TCP ports on 127.0.0.1, the first returned.
+/// `n` consecutive free TCP ports on 127.0.0.1, the first returned. They are taken below the
+/// ephemeral range (32768 and up), where load tests leave ports in TIME_WAIT that cannot be
+/// bound, starting from a place that depends on the process and the call.
 pub fn free_ports(n: u16) -> u16 {
-    for _ in 0..200 {
-        let first = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if first.checked_add(n).is_some()
-            && (0..n).all(|k| TcpListener::bind(("127.0.0.1", first + k)).is_ok())
-        {
-            return first;
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut candidate = 20_000 + ((std::process::id() * 37 + call * 101) % 12_000) as u16;
+    for _ in 0..500 {
+        if (0..n).all(|k| TcpListener::bind(("127.0.0.1", candidate + k)).is_ok()) {
+            return candidate;
         }
+        candidate = 20_000 + (candidate - 20_000 + 7 * n + 13) % 12_000;
     }
-    panic!("no {n} consecutive free ports on 127.0.0.1");
+    panic!("no {n} consecutive free ports on 127.0.0.1 between 20000 and 32767");
 }
 
 pub fn unix_now() -> i64 {
