@@ -6,4 +6,5 @@
 pub mod app;
 pub mod dlms;
 pub mod net;
+pub mod operator;
 pub mod session;
