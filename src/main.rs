@@ -13,12 +13,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Read(app::read::ReadArgs),
+    Operator(app::operator::OperatorArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Read(args) => app::read::run(args),
+        Command::Operator(args) => app::operator::run(args),
     };
     std::process::exit(code);
 }

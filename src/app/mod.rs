@@ -1,6 +1,7 @@
 //! One module per command: argument parsing, wiring and exit statuses. Only here are files,
 //! standard input and the environment read.
 
+pub mod operator;
 pub mod read;
 
 /// Exit statuses shared by the commands.

@@ -7,3 +7,5 @@ pub mod wrapper_codec;
 pub use client::{ClientError, DlmsClient};
 pub use server::{serve, serve_connection, ServerOptions};
 pub use wrapper_codec::{WrapperCodec, WrapperCodecError};
+pub mod operator_aaa;
+pub mod operator_http;

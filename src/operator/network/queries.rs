@@ -368,3 +368,29 @@ fn latest<'a, T: Clone + 'a>(
     v.reverse();
     v
 }
+
+impl Network {
+    /// The tenant's SIMs (ICCID, MSISDN) in any of `cells`, in fleet order.
+    pub fn sims_in_cells(&self, tenant: &TenantId, cells: &[CellId]) -> Vec<(Iccid, Msisdn)> {
+        let mut out = Vec::new();
+        for id in cells {
+            let Some(&c) = self.cell_index.get(id) else {
+                continue;
+            };
+            for &i in &self.cells[c].sims {
+                let s = &self.sims[i].sim;
+                if s.tenant == *tenant {
+                    out.push((s.iccid.clone(), s.msisdn.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// The tenant's ICCIDs' phone numbers.
+    pub fn msisdn_of(&self, iccid: &Iccid) -> Option<Msisdn> {
+        self.by_iccid
+            .get(iccid)
+            .map(|&i| self.sims[i].sim.msisdn.clone())
+    }
+}

@@ -1,0 +1,208 @@
+//! Scenario control: fault injection for tests and load tests, behind its own token.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::Method;
+use axum::routing::{get, post};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::ScenarioAuth;
+use super::error::{ApiError, Body};
+use super::{now, Route, Security, Shared};
+use crate::operator::calendar::Level;
+use crate::operator::ids::{CellId, Iccid};
+use crate::operator::network::{MaintenanceRequest, StuckKind};
+use crate::operator::sim::SimStatus;
+use crate::operator::time::Timestamp;
+
+pub(crate) fn routes() -> Vec<Route> {
+    let r = |path, method, summary, handler| Route {
+        path,
+        method,
+        tag: "Scenario control",
+        summary,
+        security: Security::Scenario,
+        success: 200,
+        handler,
+    };
+    vec![
+        r("/scenario/v0/inject", Method::POST, "Inject a fault: credential-change, maintenance-window, cell-outage, cell-restore, stuck-session, power-loss, power-restore, sim-deactivation, sim-status, data-barred, forecast", post(inject)),
+        r("/scenario/v0/cells", Method::GET, "Every cell, with whether it is serving", get(cells)),
+        r("/scenario/v0/credential-changes", Method::GET, "The embedded RADIUS server's credential change logbook", get(credential_changes)),
+    ]
+}
+
+/// Which side of a credential changes.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+enum Side {
+    /// The utility's RADIUS server (the use case: someone edits a password there).
+    Server,
+    /// The device's configured password.
+    Device,
+}
+
+/// A fault, tagged by `kind`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+enum Fault {
+    CredentialChange {
+        iccid: Iccid,
+        side: Side,
+        password: Option<String>,
+        by: String,
+    },
+    MaintenanceWindow {
+        cells: Vec<CellId>,
+        start_time: Timestamp,
+        end_time: Timestamp,
+        notice_seconds: Option<u64>,
+        description: Option<String>,
+    },
+    CellOutage {
+        cell_id: CellId,
+        duration_seconds: Option<u64>,
+    },
+    CellRestore {
+        cell_id: CellId,
+    },
+    StuckSession {
+        iccid: Iccid,
+        stuck: StuckKind,
+    },
+    PowerLoss {
+        iccid: Iccid,
+    },
+    PowerRestore {
+        iccid: Iccid,
+    },
+    SimDeactivation {
+        iccid: Iccid,
+    },
+    SimStatus {
+        iccid: Iccid,
+        status: SimStatus,
+    },
+    DataBarred {
+        iccid: Iccid,
+        barred: bool,
+    },
+    Forecast {
+        geohash: String,
+        start_time: Timestamp,
+        end_time: Timestamp,
+        level: Level,
+    },
+}
+
+async fn inject(
+    State(shared): State<Arc<Shared>>,
+    _auth: ScenarioAuth,
+    Body(fault): Body<Fault>,
+) -> Result<Json<Value>, ApiError> {
+    let t = now();
+    let result = apply(&shared, fault, t)?;
+    shared.kick();
+    Ok(Json(result))
+}
+
+fn apply(shared: &Shared, fault: Fault, t: Timestamp) -> Result<Value, ApiError> {
+    let mut world = shared.world();
+    let net = &mut world.net;
+    Ok(match fault {
+        Fault::CredentialChange {
+            iccid,
+            side,
+            password,
+            by,
+        } => {
+            let user = net
+                .radius_user(&iccid)
+                .ok_or_else(|| ApiError::field("iccid", format!("no SIM {iccid} in the fleet")))?
+                .to_string();
+            let password = password.unwrap_or_else(|| format!("changed-{}", t.as_millis()));
+            match side {
+                Side::Server => shared
+                    .aaa
+                    .change_password(&user, &password, &by, t)
+                    .map_err(|why| ApiError::conflict(format!("side: the RADIUS server cannot be changed from here ({why}); use side \"device\" or edit the server")))?,
+                Side::Device => net.inject_device_password(&iccid, &password, t)?,
+            }
+            json!({"kind": "credential-change", "iccid": iccid, "user": user, "side": if side == Side::Server { "server" } else { "device" }, "by": by, "time": t})
+        }
+        Fault::MaintenanceWindow {
+            cells,
+            start_time,
+            end_time,
+            notice_seconds,
+            description,
+        } => {
+            let req = MaintenanceRequest {
+                cells,
+                start: start_time,
+                end: end_time,
+                notice: notice_seconds.map(Duration::from_secs),
+                description: description.unwrap_or_default(),
+            };
+            json!({"kind": "maintenance-window", "window": net.add_maintenance(req, t)?})
+        }
+        Fault::CellOutage {
+            cell_id,
+            duration_seconds,
+        } => {
+            json!({"kind": "cell-outage", "outage": net.add_outage(&cell_id, duration_seconds.map(Duration::from_secs), t)?})
+        }
+        Fault::CellRestore { cell_id } => {
+            json!({"kind": "cell-restore", "outagesEnded": net.restore_cell(&cell_id, t)?})
+        }
+        Fault::StuckSession { iccid, stuck } => {
+            net.inject_stuck(&iccid, stuck, t)?;
+            json!({"kind": "stuck-session", "iccid": iccid, "stuck": stuck})
+        }
+        Fault::PowerLoss { iccid } => {
+            net.inject_power_loss(&iccid, t)?;
+            json!({"kind": "power-loss", "iccid": iccid})
+        }
+        Fault::PowerRestore { iccid } => {
+            net.inject_power_restore(&iccid, t)?;
+            json!({"kind": "power-restore", "iccid": iccid})
+        }
+        Fault::SimDeactivation { iccid } => {
+            net.inject_sim_status(&iccid, SimStatus::Deactivated, t)?;
+            json!({"kind": "sim-deactivation", "iccid": iccid})
+        }
+        Fault::SimStatus { iccid, status } => {
+            net.inject_sim_status(&iccid, status, t)?;
+            json!({"kind": "sim-status", "iccid": iccid, "status": status})
+        }
+        Fault::DataBarred { iccid, barred } => {
+            net.inject_data_barred(&iccid, barred, t)?;
+            json!({"kind": "data-barred", "iccid": iccid, "barred": barred})
+        }
+        Fault::Forecast {
+            geohash,
+            start_time,
+            end_time,
+            level,
+        } => {
+            json!({"kind": "forecast", "forecast": net.add_forecast(&geohash, start_time, end_time, level, t)?})
+        }
+    })
+}
+
+async fn cells(State(shared): State<Arc<Shared>>, _auth: ScenarioAuth) -> Json<Value> {
+    Json(json!(shared.world().net.cells()))
+}
+
+async fn credential_changes(State(shared): State<Arc<Shared>>, _auth: ScenarioAuth) -> Json<Value> {
+    Json(json!(shared.aaa.logbook()))
+}
