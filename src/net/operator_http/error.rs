@@ -148,11 +148,17 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
-            ApiError::invalid(format!("malformed JSON: {inner}"))
-        } else if path == "." {
-            ApiError::invalid(format!("body: {inner}"))
+            return ApiError::invalid(format!("malformed JSON: {inner}"));
+        }
+        // The position adds nothing to a message that names the field.
+        let text = inner.to_string();
+        let text = text
+            .rfind(" at line ")
+            .map_or(text.as_str(), |i| &text[..i]);
+        if path == "." {
+            ApiError::invalid(format!("body: {text}"))
         } else {
-            ApiError::field(&path, inner)
+            ApiError::field(&path, text)
         }
     })
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::ScenarioAuth;
-use super::error::{ApiError, Body};
+use super::error::{parse_body, ApiError, Body};
 use super::{now, Route, Security, Shared};
 use crate::operator::calendar::Level;
 use crate::operator::ids::{CellId, Iccid};
@@ -46,69 +46,151 @@ enum Side {
     Device,
 }
 
-/// A fault, tagged by `kind`.
 #[derive(Debug, Deserialize)]
-#[serde(
-    tag = "kind",
-    rename_all = "kebab-case",
-    rename_all_fields = "camelCase",
-    deny_unknown_fields
-)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CredentialChange {
+    iccid: Iccid,
+    side: Side,
+    password: Option<String>,
+    by: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Maintenance {
+    cells: Vec<CellId>,
+    start_time: Timestamp,
+    end_time: Timestamp,
+    notice_seconds: Option<u64>,
+    description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CellOutage {
+    cell_id: CellId,
+    duration_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CellRef {
+    cell_id: CellId,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Stuck {
+    iccid: Iccid,
+    stuck: StuckKind,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SimRef {
+    iccid: Iccid,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StatusArgs {
+    iccid: Iccid,
+    status: SimStatus,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Barring {
+    iccid: Iccid,
+    barred: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ForecastArgs {
+    geohash: String,
+    start_time: Timestamp,
+    end_time: Timestamp,
+    level: Level,
+}
+
+/// A fault: `{"kind": ..., fields}` on the wire.
+#[derive(Debug)]
 enum Fault {
-    CredentialChange {
-        iccid: Iccid,
-        side: Side,
-        password: Option<String>,
-        by: String,
-    },
-    MaintenanceWindow {
-        cells: Vec<CellId>,
-        start_time: Timestamp,
-        end_time: Timestamp,
-        notice_seconds: Option<u64>,
-        description: Option<String>,
-    },
-    CellOutage {
-        cell_id: CellId,
-        duration_seconds: Option<u64>,
-    },
-    CellRestore {
-        cell_id: CellId,
-    },
-    StuckSession {
-        iccid: Iccid,
-        stuck: StuckKind,
-    },
-    PowerLoss {
-        iccid: Iccid,
-    },
-    PowerRestore {
-        iccid: Iccid,
-    },
-    SimDeactivation {
-        iccid: Iccid,
-    },
-    SimStatus {
-        iccid: Iccid,
-        status: SimStatus,
-    },
-    DataBarred {
-        iccid: Iccid,
-        barred: bool,
-    },
-    Forecast {
-        geohash: String,
-        start_time: Timestamp,
-        end_time: Timestamp,
-        level: Level,
-    },
+    CredentialChange(CredentialChange),
+    MaintenanceWindow(Maintenance),
+    CellOutage(CellOutage),
+    CellRestore(CellRef),
+    StuckSession(Stuck),
+    PowerLoss(SimRef),
+    PowerRestore(SimRef),
+    SimDeactivation(SimRef),
+    SimStatus(StatusArgs),
+    DataBarred(Barring),
+    Forecast(ForecastArgs),
+}
+
+/// The kinds, as `kind` names them.
+const KINDS: [&str; 11] = [
+    "credential-change",
+    "maintenance-window",
+    "cell-outage",
+    "cell-restore",
+    "stuck-session",
+    "power-loss",
+    "power-restore",
+    "sim-deactivation",
+    "sim-status",
+    "data-barred",
+    "forecast",
+];
+
+/// Parses `{"kind": K, ...fields}` into K's fields, naming the field on errors (an internally
+/// tagged serde enum would lose the path).
+fn parse_fault(mut body: Value) -> Result<Fault, ApiError> {
+    let Some(fields) = body.as_object_mut() else {
+        return Err(ApiError::invalid(
+            "body: expected a JSON object with `kind`",
+        ));
+    };
+    let kind = match fields.remove("kind") {
+        Some(Value::String(k)) => k,
+        Some(_) => return Err(ApiError::field("kind", "must be a string")),
+        None => {
+            return Err(ApiError::field(
+                "kind",
+                format!("missing; one of {}", KINDS.join(", ")),
+            ))
+        }
+    };
+    let b = body.to_string().into_bytes();
+    Ok(match kind.as_str() {
+        "credential-change" => Fault::CredentialChange(parse_body(&b)?),
+        "maintenance-window" => Fault::MaintenanceWindow(parse_body(&b)?),
+        "cell-outage" => Fault::CellOutage(parse_body(&b)?),
+        "cell-restore" => Fault::CellRestore(parse_body(&b)?),
+        "stuck-session" => Fault::StuckSession(parse_body(&b)?),
+        "power-loss" => Fault::PowerLoss(parse_body(&b)?),
+        "power-restore" => Fault::PowerRestore(parse_body(&b)?),
+        "sim-deactivation" => Fault::SimDeactivation(parse_body(&b)?),
+        "sim-status" => Fault::SimStatus(parse_body(&b)?),
+        "data-barred" => Fault::DataBarred(parse_body(&b)?),
+        "forecast" => Fault::Forecast(parse_body(&b)?),
+        other => {
+            return Err(ApiError::field(
+                "kind",
+                format!("`{other}` is not one of {}", KINDS.join(", ")),
+            ))
+        }
+    })
 }
 
 async fn inject(
     State(shared): State<Arc<Shared>>,
     _auth: ScenarioAuth,
-    Body(fault): Body<Fault>,
+    Body(body): Body<Value>,
 ) -> Result<Json<Value>, ApiError> {
+    let fault = parse_fault(body)?;
     let t = now();
     let result = apply(&shared, fault, t)?;
     shared.kick();
@@ -119,12 +201,12 @@ fn apply(shared: &Shared, fault: Fault, t: Timestamp) -> Result<Value, ApiError>
     let mut world = shared.world();
     let net = &mut world.net;
     Ok(match fault {
-        Fault::CredentialChange {
+        Fault::CredentialChange(CredentialChange {
             iccid,
             side,
             password,
             by,
-        } => {
+        }) => {
             let user = net
                 .radius_user(&iccid)
                 .ok_or_else(|| ApiError::field("iccid", format!("no SIM {iccid} in the fleet")))?
@@ -137,15 +219,20 @@ fn apply(shared: &Shared, fault: Fault, t: Timestamp) -> Result<Value, ApiError>
                     .map_err(|why| ApiError::conflict(format!("side: the RADIUS server cannot be changed from here ({why}); use side \"device\" or edit the server")))?,
                 Side::Device => net.inject_device_password(&iccid, &password, t)?,
             }
-            json!({"kind": "credential-change", "iccid": iccid, "user": user, "side": if side == Side::Server { "server" } else { "device" }, "by": by, "time": t})
+            let side = if side == Side::Server {
+                "server"
+            } else {
+                "device"
+            };
+            json!({"kind": "credential-change", "iccid": iccid, "user": user, "side": side, "by": by, "time": t})
         }
-        Fault::MaintenanceWindow {
+        Fault::MaintenanceWindow(Maintenance {
             cells,
             start_time,
             end_time,
             notice_seconds,
             description,
-        } => {
+        }) => {
             let req = MaintenanceRequest {
                 cells,
                 start: start_time,
@@ -155,45 +242,45 @@ fn apply(shared: &Shared, fault: Fault, t: Timestamp) -> Result<Value, ApiError>
             };
             json!({"kind": "maintenance-window", "window": net.add_maintenance(req, t)?})
         }
-        Fault::CellOutage {
+        Fault::CellOutage(CellOutage {
             cell_id,
             duration_seconds,
-        } => {
+        }) => {
             json!({"kind": "cell-outage", "outage": net.add_outage(&cell_id, duration_seconds.map(Duration::from_secs), t)?})
         }
-        Fault::CellRestore { cell_id } => {
+        Fault::CellRestore(CellRef { cell_id }) => {
             json!({"kind": "cell-restore", "outagesEnded": net.restore_cell(&cell_id, t)?})
         }
-        Fault::StuckSession { iccid, stuck } => {
+        Fault::StuckSession(Stuck { iccid, stuck }) => {
             net.inject_stuck(&iccid, stuck, t)?;
             json!({"kind": "stuck-session", "iccid": iccid, "stuck": stuck})
         }
-        Fault::PowerLoss { iccid } => {
+        Fault::PowerLoss(SimRef { iccid }) => {
             net.inject_power_loss(&iccid, t)?;
             json!({"kind": "power-loss", "iccid": iccid})
         }
-        Fault::PowerRestore { iccid } => {
+        Fault::PowerRestore(SimRef { iccid }) => {
             net.inject_power_restore(&iccid, t)?;
             json!({"kind": "power-restore", "iccid": iccid})
         }
-        Fault::SimDeactivation { iccid } => {
+        Fault::SimDeactivation(SimRef { iccid }) => {
             net.inject_sim_status(&iccid, SimStatus::Deactivated, t)?;
             json!({"kind": "sim-deactivation", "iccid": iccid})
         }
-        Fault::SimStatus { iccid, status } => {
+        Fault::SimStatus(StatusArgs { iccid, status }) => {
             net.inject_sim_status(&iccid, status, t)?;
             json!({"kind": "sim-status", "iccid": iccid, "status": status})
         }
-        Fault::DataBarred { iccid, barred } => {
+        Fault::DataBarred(Barring { iccid, barred }) => {
             net.inject_data_barred(&iccid, barred, t)?;
             json!({"kind": "data-barred", "iccid": iccid, "barred": barred})
         }
-        Fault::Forecast {
+        Fault::Forecast(ForecastArgs {
             geohash,
             start_time,
             end_time,
             level,
-        } => {
+        }) => {
             json!({"kind": "forecast", "forecast": net.add_forecast(&geohash, start_time, end_time, level, t)?})
         }
     })
