@@ -4,7 +4,10 @@
 //! `net` drivers run it on tokio, and later a discrete-event driver runs it in virtual time.
 
 pub mod app;
+pub mod cosem;
 pub mod dlms;
+pub mod meter;
 pub mod net;
 pub mod operator;
+pub mod radius;
 pub mod session;

@@ -47,6 +47,9 @@ pub trait Codec: Sized {
 }
 
 /// A cursor over borrowed bytes that knows its absolute offset for error messages.
+///
+/// The primitives are `#[inline]` with their error messages built in `#[cold]` functions, so a
+/// decoder's success path compiles to bounds checks and loads, with no formatting code in it.
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
     buf: &'a [u8],
@@ -69,18 +72,22 @@ impl<'a> Reader<'a> {
     }
 
     /// The absolute offset of the next byte.
+    #[inline]
     pub fn offset(&self) -> usize {
         self.base + self.pos
     }
 
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.remaining() == 0
     }
 
+    #[inline]
     pub fn peek(&self) -> Option<u8> {
         self.buf.get(self.pos).copied()
     }
@@ -93,18 +100,18 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     pub fn take(&mut self, n: usize, what: &str) -> DecodeResult<&'a [u8]> {
-        if n > self.remaining() {
-            return Err(self.error(format!(
-                "expected {n} bytes of {what}, only {} left",
-                self.remaining()
-            )));
+        match self.buf.get(self.pos..).and_then(|rest| rest.get(..n)) {
+            Some(out) => {
+                self.pos += n;
+                Ok(out)
+            }
+            None => Err(self.too_short(n, what)),
         }
-        let out = &self.buf[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(out)
     }
 
+    #[inline]
     pub fn array<const N: usize>(&mut self, what: &str) -> DecodeResult<[u8; N]> {
         let bytes = self.take(N, what)?;
         let mut out = [0u8; N];
@@ -120,6 +127,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A reader over the next `n` bytes, which this reader skips.
+    #[inline]
     pub fn sub(&mut self, n: usize, what: &str) -> DecodeResult<Reader<'a>> {
         let base = self.offset();
         let bytes = self.take(n, what)?;
@@ -133,72 +141,83 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     pub fn u8(&mut self, what: &str) -> DecodeResult<u8> {
         match self.peek() {
             Some(b) => {
                 self.pos += 1;
                 Ok(b)
             }
-            None => Err(self.error(format!("expected {what}, found end of input"))),
+            None => Err(self.end_of_input(what)),
         }
     }
 
     /// Reads one byte and checks it equals `value`.
+    #[inline]
     pub fn expect_u8(&mut self, value: u8, what: &str) -> DecodeResult<()> {
-        let at = self.offset();
         let found = self.u8(what)?;
         if found != value {
-            return Err(DecodeError {
-                offset: at,
-                message: format!("expected {what} (0x{value:02X}), found 0x{found:02X}"),
-            });
+            return Err(self.unexpected_byte(value, found, what));
         }
         Ok(())
     }
 
+    #[inline]
     pub fn i8(&mut self, what: &str) -> DecodeResult<i8> {
         Ok(self.u8(what)? as i8)
     }
 
+    #[inline]
     pub fn u16(&mut self, what: &str) -> DecodeResult<u16> {
         Ok(u16::from_be_bytes(self.array(what)?))
     }
 
+    #[inline]
     pub fn i16(&mut self, what: &str) -> DecodeResult<i16> {
         Ok(i16::from_be_bytes(self.array(what)?))
     }
 
+    #[inline]
     pub fn u32(&mut self, what: &str) -> DecodeResult<u32> {
         Ok(u32::from_be_bytes(self.array(what)?))
     }
 
+    #[inline]
     pub fn i32(&mut self, what: &str) -> DecodeResult<i32> {
         Ok(i32::from_be_bytes(self.array(what)?))
     }
 
+    #[inline]
     pub fn u64(&mut self, what: &str) -> DecodeResult<u64> {
         Ok(u64::from_be_bytes(self.array(what)?))
     }
 
+    #[inline]
     pub fn i64(&mut self, what: &str) -> DecodeResult<i64> {
         Ok(i64::from_be_bytes(self.array(what)?))
     }
 
+    #[inline]
     pub fn bool(&mut self, what: &str) -> DecodeResult<bool> {
         Ok(self.u8(what)? != 0)
     }
 
     /// An A-XDR/BER length: one byte below 0x80, else 0x8n followed by n big-endian bytes.
+    #[inline]
     pub fn length(&mut self, what: &str) -> DecodeResult<usize> {
-        let at = self.offset();
         let first = self.u8(what)?;
         if first < 0x80 {
             return Ok(first as usize);
         }
+        self.long_length(first, what)
+    }
+
+    /// The rest of a length whose first byte `first` (already read) is 0x80 or more.
+    fn long_length(&mut self, first: u8, what: &str) -> DecodeResult<usize> {
         let n = (first & 0x7F) as usize;
         if n == 0 || n > 4 {
             return Err(DecodeError {
-                offset: at,
+                offset: self.offset() - 1,
                 message: format!(
                     "expected length of {what}, found unsupported length form 0x{first:02X}"
                 ),
@@ -212,38 +231,82 @@ impl<'a> Reader<'a> {
     }
 
     /// A length that counts bytes which must all still be in the buffer.
+    #[inline]
     pub fn byte_length(&mut self, what: &str) -> DecodeResult<usize> {
         let at = self.offset();
         let n = self.length(what)?;
         if n > self.remaining() {
-            return Err(DecodeError {
-                offset: at,
-                message: format!("{what} announces {n} bytes, only {} left", self.remaining()),
-            });
+            return Err(self.bytes_beyond_input(at, n, what));
         }
         Ok(n)
     }
 
     /// A length-prefixed byte string.
+    #[inline]
     pub fn length_prefixed(&mut self, what: &str) -> DecodeResult<&'a [u8]> {
         let n = self.byte_length(what)?;
         self.take(n, what)
     }
 
     /// A count of elements each at least `min_size` bytes long, checked against what is left.
+    #[inline]
     pub fn count(&mut self, min_size: usize, what: &str) -> DecodeResult<usize> {
         let at = self.offset();
         let n = self.length(what)?;
         if n.saturating_mul(min_size) > self.remaining() {
-            return Err(DecodeError {
-                offset: at,
-                message: format!(
-                    "{what} announces {n} elements, only {} bytes left",
-                    self.remaining()
-                ),
-            });
+            return Err(self.elements_beyond_input(at, n, what));
         }
         Ok(n)
+    }
+
+    // The error paths, kept out of line so the primitives above stay small enough to inline.
+
+    #[cold]
+    #[inline(never)]
+    fn end_of_input(&self, what: &str) -> DecodeError {
+        self.error(format!("expected {what}, found end of input"))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn too_short(&self, n: usize, what: &str) -> DecodeError {
+        self.error(format!(
+            "expected {n} bytes of {what}, only {} left",
+            self.remaining()
+        ))
+    }
+
+    /// `found` was read at the previous offset where `value` was expected.
+    #[cold]
+    #[inline(never)]
+    fn unexpected_byte(&self, value: u8, found: u8, what: &str) -> DecodeError {
+        DecodeError {
+            offset: self.offset() - 1,
+            message: format!("expected {what} (0x{value:02X}), found 0x{found:02X}"),
+        }
+    }
+
+    /// A length read at `at` announcing `n` bytes, more than are left.
+    #[cold]
+    #[inline(never)]
+    fn bytes_beyond_input(&self, at: usize, n: usize, what: &str) -> DecodeError {
+        DecodeError {
+            offset: at,
+            message: format!("{what} announces {n} bytes, only {} left", self.remaining()),
+        }
+    }
+
+    /// A count read at `at` announcing `n` elements, more than the bytes left can hold.
+    #[cold]
+    #[inline(never)]
+    fn elements_beyond_input(&self, at: usize, n: usize, what: &str) -> DecodeError {
+        DecodeError {
+            offset: at,
+            message: format!(
+                "{what} announces {n} elements, only {} bytes left",
+                self.remaining()
+            ),
+        }
     }
 }
 

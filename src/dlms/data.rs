@@ -186,14 +186,13 @@ impl Data {
     fn read_at_depth(r: &mut Reader<'_>, depth: usize) -> DecodeResult<Self> {
         let at = r.offset();
         let tag = r.u8("data tag")?;
-        Self::read_body(r, tag, depth).map_err(|mut e| {
-            if e.offset == at + 1 && e.message.starts_with("expected") {
-                e.message = format!("{} (for {} at byte {at})", e.message, type_name(tag));
-            }
-            e
-        })
+        match Self::read_body(r, tag, depth) {
+            Ok(data) => Ok(data),
+            Err(e) => Err(name_the_type(e, tag, at)),
+        }
     }
 
+    #[inline]
     fn read_body(r: &mut Reader<'_>, tag: u8, depth: usize) -> DecodeResult<Self> {
         Ok(match tag {
             tag::NULL => Data::Null,
@@ -223,14 +222,7 @@ impl Data {
             tag::DATE => Data::Date(Date::read(r)?),
             tag::TIME => Data::Time(Time::read(r)?),
             tag::DONT_CARE => Data::DontCare,
-            other => {
-                return Err(DecodeError {
-                    offset: r.offset() - 1,
-                    message: format!(
-                        "expected an A-XDR data tag, found unknown tag {other} (0x{other:02X})"
-                    ),
-                })
-            }
+            other => return Err(unknown_tag(r, other)),
         })
     }
 
@@ -247,6 +239,26 @@ impl Data {
             }
         }
     }
+}
+
+/// `tag`, just read, is not an A-XDR data tag.
+#[cold]
+#[inline(never)]
+fn unknown_tag(r: &Reader<'_>, tag: u8) -> DecodeError {
+    DecodeError {
+        offset: r.offset() - 1,
+        message: format!("expected an A-XDR data tag, found unknown tag {tag} (0x{tag:02X})"),
+    }
+}
+
+/// Says which value a read failing right after the tag at `at` was for.
+#[cold]
+#[inline(never)]
+fn name_the_type(mut e: DecodeError, tag: u8, at: usize) -> DecodeError {
+    if e.offset == at + 1 && e.message.starts_with("expected") {
+        e.message = format!("{} (for {} at byte {at})", e.message, type_name(tag));
+    }
+    e
 }
 
 /// A compact human form: numbers plainly, strings as text, octet-strings as hex (or as a date-time

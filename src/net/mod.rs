@@ -1,11 +1,14 @@
 //! The tokio side: codecs and drivers that run the pure protocol over real sockets.
 
 pub mod client;
+pub mod fleet;
+pub mod fleet_control;
+pub mod radius_udp;
 pub mod server;
 pub mod wrapper_codec;
 
 pub use client::{ClientError, DlmsClient};
-pub use server::{serve, serve_connection, ServerOptions};
+pub use server::{serve, serve_connection, ConnectionLimits, Endpoint, ServerOptions};
 pub use wrapper_codec::{WrapperCodec, WrapperCodecError};
 pub mod operator_aaa;
 pub mod operator_http;

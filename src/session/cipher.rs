@@ -52,6 +52,16 @@ impl Cipher {
         self.counter.peek()
     }
 
+    /// The last counter accepted from the peer.
+    pub(crate) fn peer_counter(&self) -> Option<u32> {
+        self.guard.last()
+    }
+
+    /// Restores the peer's last counter from an earlier association, so replays across associations fail.
+    pub(crate) fn restore_peer_counter(&mut self, last: u32) {
+        self.guard = InvocationCounterGuard::with_last(last);
+    }
+
     /// Seals a plain xDLMS APDU as its glo- form.
     pub(crate) fn seal(&mut self, plain: &[u8]) -> Result<Vec<u8>, SessionError> {
         let ic = self.next_counter()?;

@@ -142,6 +142,7 @@ pub struct ServerSession {
     ciphered: bool,
     /// Whether the APDU being handled arrived ciphered.
     last_was_ciphered: bool,
+    /// The longest APDU this side sends: the smaller of the client's and the meter's max PDU.
     client_max_pdu: usize,
     conformance: Conformance,
     transmit: VecDeque<Vec<u8>>,
@@ -185,6 +186,18 @@ impl ServerSession {
     /// The invocation counter the next ciphered APDU will carry (persist it across sessions).
     pub fn next_invocation_counter(&self) -> Option<u32> {
         self.cipher.as_ref().and_then(Cipher::peek_counter)
+    }
+
+    /// The last invocation counter accepted from the client (persist it across associations).
+    pub fn peer_invocation_counter(&self) -> Option<u32> {
+        self.cipher.as_ref().and_then(Cipher::peer_counter)
+    }
+
+    /// Refuses from now on any client counter not above `last`, remembered from earlier associations.
+    pub fn restore_peer_invocation_counter(&mut self, last: u32) {
+        if let Some(cipher) = self.cipher.as_mut() {
+            cipher.restore_peer_counter(last);
+        }
     }
 
     pub fn handle_apdu(&mut self, now: Instant, apdu: &[u8], app: &mut impl CosemServer) {
@@ -423,7 +436,10 @@ impl ServerSession {
         ctx: AccessContext,
     ) {
         self.conformance = Conformance(initiate.proposed_conformance.0 & self.config.conformance.0);
-        self.client_max_pdu = initiate.client_max_receive_pdu_size as usize;
+        // A meter never sends an APDU longer than its own PDU buffer, whatever the client accepts.
+        self.client_max_pdu = initiate
+            .client_max_receive_pdu_size
+            .min(self.config.max_receive_pdu) as usize;
         let response = InitiateResponse::new(self.conformance, self.config.max_receive_pdu);
         let user_information = match self.cipher.as_mut().filter(|_| self.ciphered) {
             Some(cipher) => match cipher.seal_content(&response.to_bytes()) {

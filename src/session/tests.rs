@@ -397,6 +397,21 @@ fn long_responses_come_in_blocks_that_fit_the_pdu() {
 }
 
 #[test]
+fn a_server_with_a_small_pdu_answers_in_blocks_even_to_a_client_with_a_large_one() {
+    // The meter's max PDU is its buffer: a 256-byte meter never sends a longer APDU (issue #3's
+    // secure profile relies on it to make load-profile reads use block transfer).
+    let mut pair = Pair::new(public(), PUBLIC, server_config(256));
+    pair.associate();
+    assert_eq!(pair.get(profile(), None), expected_profile(96));
+    let nexts = pair
+        .sent_by_client
+        .iter()
+        .filter(|a| a[..2] == [0xC0, 0x02])
+        .count();
+    assert!(nexts > 5, "{nexts} GET-Request-Next");
+}
+
+#[test]
 fn ciphered_block_transfer_with_a_256_byte_pdu() {
     let mut pair = Pair::new(
         hls("4D4D4D0000000001", keys(), 256),

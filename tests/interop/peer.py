@@ -750,7 +750,9 @@ def gurux_translator(keys, comments: bool):
     t.comments = comments
     if keys:
         t.security = Security.AUTHENTICATION_ENCRYPTION
-        t.systemTitle = bytes.fromhex(keys["system_title"])
+        # gurux deciphers requests with systemTitle and responses with serverSystemTitle; `keys`
+        # names the sender, whichever side it is.
+        t.systemTitle = t.serverSystemTitle = bytes.fromhex(keys["system_title"])
         t.blockCipherKey = bytes.fromhex(keys["ek"])
         t.authenticationKey = bytes.fromhex(keys["ak"])
     return t
