@@ -7,7 +7,7 @@ use std::sync::Arc;
 use clap::Args;
 
 use super::exit;
-use crate::net::operator_aaa::InProcessBackend;
+use crate::net::operator_aaa::{AaaBackend, InProcessBackend, RadiusBackend};
 use crate::net::operator_http::{self, ServerOptions, Tenancy};
 use crate::operator::actions::Actor;
 use crate::operator::ids::TenantId;
@@ -42,17 +42,27 @@ pub struct OperatorArgs {
     /// windows and rate limits keep real time.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
+    /// The utility's RADIUS server (e.g. `reanimator radius serve` or FreeRADIUS), loopback;
+    /// without it, an embedded in-process check of the manifest's credentials answers.
+    #[arg(long, value_name = "ADDR", requires = "secret")]
+    pub radius: Option<SocketAddr>,
+    /// Where Accounting-Requests go, if not to `--radius`.
+    #[arg(long, value_name = "ADDR", requires = "radius")]
+    pub radius_acct: Option<SocketAddr>,
+    /// The RADIUS shared secret.
+    #[arg(long, requires = "radius")]
+    pub secret: Option<String>,
 }
 
 /// Runs the command until interrupted; returns the exit status.
 pub fn run(args: OperatorArgs) -> i32 {
     match prepare(&args) {
-        Ok((fleet, options, banner)) => {
+        Ok(prepared) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .expect("a tokio runtime");
-            runtime.block_on(serve(args.listen, fleet, options, banner))
+            runtime.block_on(serve(&args, prepared))
         }
         Err(message) => {
             eprintln!("reanimator operator: {message}");
@@ -61,12 +71,25 @@ pub fn run(args: OperatorArgs) -> i32 {
     }
 }
 
-fn prepare(args: &OperatorArgs) -> Result<(FleetManifest, ServerOptions, String), String> {
-    if !args.listen.ip().is_loopback() {
-        return Err(format!(
-            "--listen {}: only loopback addresses (127.0.0.0/8, ::1) are allowed",
-            args.listen
-        ));
+/// What the arguments and the manifest give, before anything is bound.
+struct Prepared {
+    fleet: FleetManifest,
+    config: OperatorConfig,
+    tenancy: Tenancy,
+    tokens: Vec<(String, Actor)>,
+}
+
+fn prepare(args: &OperatorArgs) -> Result<Prepared, String> {
+    for (flag, addr) in [
+        ("--listen", Some(args.listen)),
+        ("--radius", args.radius),
+        ("--radius-acct", args.radius_acct),
+    ] {
+        if let Some(addr) = addr.filter(|a| !a.ip().is_loopback()) {
+            return Err(format!(
+                "{flag} {addr}: only loopback addresses (127.0.0.0/8, ::1) are allowed"
+            ));
+        }
     }
     let fleet = match (&args.fleet, args.cells) {
         (Some(path), _) => {
@@ -85,34 +108,42 @@ fn prepare(args: &OperatorArgs) -> Result<(FleetManifest, ServerOptions, String)
             args.time_scale
         ));
     }
-    let tokens = tokens(args, &fleet)?;
-    let aaa = InProcessAaa::new(
-        fleet
-            .meters
-            .iter()
-            .map(|m| (m.radius_user(), m.radius_password())),
-    );
-    let backend = Arc::new(InProcessBackend::new(aaa));
-    let mut banner = format!(
-        "reanimator operator: {} meters in {} cells\n  RADIUS: {}\n  scenario token: {}\n",
-        fleet.meters.len(),
-        fleet.all_cells().len(),
-        crate::net::operator_aaa::AaaBackend::describe(backend.as_ref()),
-        args.scenario_token
-    );
-    for (token, actor) in &tokens {
-        banner.push_str(&format!(
-            "  tenant {} ({}): token {token}\n",
-            actor.tenant, actor.principal
-        ));
+    if args.secret.as_deref() == Some("") {
+        return Err("--secret: the RADIUS shared secret must not be empty".into());
     }
-    let options = ServerOptions {
+    let tokens = tokens(args, &fleet)?;
+    Ok(Prepared {
         config: OperatorConfig::default().time_scaled(args.time_scale),
-        seed: args.seed,
-        tenancy: Tenancy::new(tokens, args.scenario_token.clone()),
-        aaa: backend,
-    };
-    Ok((fleet, options, banner))
+        tenancy: Tenancy::new(tokens.clone(), args.scenario_token.clone()),
+        tokens,
+        fleet,
+    })
+}
+
+async fn backend(
+    args: &OperatorArgs,
+    fleet: &FleetManifest,
+) -> Result<Arc<dyn AaaBackend>, String> {
+    match (args.radius, &args.secret) {
+        (Some(addr), Some(secret)) => RadiusBackend::start(
+            addr,
+            args.radius_acct,
+            crate::radius::ClientConfig::new(secret.as_bytes()),
+            args.seed,
+        )
+        .await
+        .map(|b| Arc::new(b) as Arc<dyn AaaBackend>)
+        .map_err(|e| format!("--radius {addr}: {e}")),
+        _ => {
+            let aaa = InProcessAaa::new(
+                fleet
+                    .meters
+                    .iter()
+                    .map(|m| (m.radius_user(), m.radius_password())),
+            );
+            Ok(Arc::new(InProcessBackend::new(aaa)))
+        }
+    }
 }
 
 /// Parses `--token` values, or makes `token-TENANT` for each tenant of the fleet.
@@ -158,27 +189,47 @@ fn tokens(args: &OperatorArgs, fleet: &FleetManifest) -> Result<Vec<(String, Act
         .collect()
 }
 
-async fn serve(
-    listen: SocketAddr,
-    fleet: FleetManifest,
-    options: ServerOptions,
-    banner: String,
-) -> i32 {
-    let listener = match tokio::net::TcpListener::bind(listen).await {
-        Ok(l) => l,
+async fn serve(args: &OperatorArgs, p: Prepared) -> i32 {
+    let aaa = match backend(args, &p.fleet).await {
+        Ok(b) => b,
         Err(e) => {
-            eprintln!("reanimator operator: cannot listen on {listen}: {e}");
+            eprintln!("reanimator operator: {e}");
             return exit::CANNOT_CONNECT;
         }
     };
-    let running = match operator_http::start(listener, &fleet, options) {
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("reanimator operator: cannot listen on {}: {e}", args.listen);
+            return exit::CANNOT_CONNECT;
+        }
+    };
+    println!(
+        "reanimator operator: {} meters in {} cells",
+        p.fleet.meters.len(),
+        p.fleet.all_cells().len()
+    );
+    println!("  RADIUS: {}", aaa.describe());
+    println!("  scenario token: {}", args.scenario_token);
+    for (token, actor) in &p.tokens {
+        println!(
+            "  tenant {} ({}): token {token}",
+            actor.tenant, actor.principal
+        );
+    }
+    let options = ServerOptions {
+        config: p.config,
+        seed: args.seed,
+        tenancy: p.tenancy,
+        aaa,
+    };
+    let running = match operator_http::start(listener, &p.fleet, options) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("reanimator operator: {e}");
             return exit::FAILURE;
         }
     };
-    print!("{banner}");
     println!(
         "  listening on http://{} (OpenAPI at /openapi.json)",
         running.addr

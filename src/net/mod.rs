@@ -3,6 +3,8 @@
 pub mod client;
 pub mod fleet;
 pub mod fleet_control;
+pub mod operator_aaa;
+pub mod operator_http;
 pub mod radius_udp;
 pub mod server;
 pub mod wrapper_codec;
@@ -10,5 +12,3 @@ pub mod wrapper_codec;
 pub use client::{ClientError, DlmsClient};
 pub use server::{serve, serve_connection, ConnectionLimits, Endpoint, ServerOptions};
 pub use wrapper_codec::{WrapperCodec, WrapperCodecError};
-pub mod operator_aaa;
-pub mod operator_http;

@@ -97,7 +97,8 @@ impl Default for OperatorConfig {
 
 impl OperatorConfig {
     /// The same network with every modem and network delay multiplied by `factor` (for tests and
-    /// demos; calendar windows and rate limits keep their real length).
+    /// demos). Calendar windows, rate limits and the RADIUS deadline keep their real length: the
+    /// RADIUS exchange runs on real sockets in real time.
     pub fn time_scaled(mut self, factor: f64) -> Self {
         let f = factor.max(0.0);
         for d in [
@@ -106,7 +107,6 @@ impl OperatorConfig {
             &mut self.reattach_delay,
             &mut self.session_delay,
             &mut self.network_check_delay,
-            &mut self.auth_deadline,
             &mut self.retry_base,
             &mut self.retry_max,
             &mut self.idle_timeout,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use reanimator::net::operator_aaa::InProcessBackend;
+use reanimator::net::operator_aaa::{AaaBackend, InProcessBackend};
 use reanimator::net::operator_http::{self, RunningOperator, ServerOptions, Tenancy};
 use reanimator::operator::actions::Actor;
 use reanimator::operator::ids::TenantId;
@@ -46,15 +46,12 @@ impl Drop for Operator {
     }
 }
 
-/// Starts a server on an ephemeral loopback port with fast modems; waits for the fleet to be up.
-pub async fn start_with(config: OperatorConfig) -> Operator {
-    let fleet = fleet();
-    let aaa = InProcessAaa::new(
-        fleet
-            .meters
-            .iter()
-            .map(|m| (m.radius_user(), m.radius_password())),
-    );
+/// Starts a server for `fleet` on an ephemeral loopback port with `aaa` as the utility's server.
+pub async fn start_custom(
+    fleet: &FleetManifest,
+    config: OperatorConfig,
+    aaa: Arc<dyn AaaBackend>,
+) -> Operator {
     let actor = |t: &str, p: &str| Actor {
         tenant: TenantId::new(t).unwrap(),
         principal: p.into(),
@@ -70,15 +67,27 @@ pub async fn start_with(config: OperatorConfig) -> Operator {
         config,
         seed: 7,
         tenancy,
-        aaa: Arc::new(InProcessBackend::new(aaa)),
+        aaa,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = operator_http::start(listener, &fleet, options).unwrap();
-    let op = Operator {
+    let running = operator_http::start(listener, fleet, options).unwrap();
+    Operator {
         base: format!("http://{}", running.addr),
         client: reqwest::Client::builder().no_proxy().build().unwrap(),
         running,
-    };
+    }
+}
+
+/// Starts a server on an ephemeral loopback port with fast modems; waits for the fleet to be up.
+pub async fn start_with(config: OperatorConfig) -> Operator {
+    let fleet = fleet();
+    let aaa = InProcessAaa::new(
+        fleet
+            .meters
+            .iter()
+            .map(|m| (m.radius_user(), m.radius_password())),
+    );
+    let op = start_custom(&fleet, config, Arc::new(InProcessBackend::new(aaa))).await;
     for n in 0..5 {
         op.wait_for(&format!("meter {n} session up"), || async {
             op.get(

@@ -301,6 +301,21 @@ impl Network {
         self.step(idx, Input::AuthResult { seq, outcome }, ip);
     }
 
+    /// The network stops waiting for RADIUS: the record says the server did not answer.
+    fn give_up_auth(&mut self, idx: usize) {
+        let ModemState::Authenticating { seq } = self.sims[idx].modem.state else {
+            return;
+        };
+        let id = AuthId(((idx as u64) << 32) | u64::from(seq));
+        if let Some(req) = self.pending_auth.remove(&id) {
+            let outcome = AuthOutcome::Timeout {
+                after: self.config.auth_deadline,
+            };
+            let record = AaaRecord::outcome(self.now, &req, &outcome, None);
+            self.push_aaa_record(idx, record);
+        }
+    }
+
     /// The device sent or received `octets` over its data session. Refused when no session is
     /// up or the session is stale (the traffic is lost).
     pub fn handle_traffic(
@@ -388,6 +403,9 @@ impl Network {
         match due {
             Due::Modem { sim, gen, timer } => {
                 if self.sims[sim].timer_gen == gen {
+                    if timer == Timer::AuthDeadline {
+                        self.give_up_auth(sim);
+                    }
                     self.step(sim, Input::Timer(timer), None);
                 }
             }
