@@ -21,7 +21,7 @@ use std::net::Ipv4Addr;
 use serde::Serialize;
 
 use super::aaa::{AuthOutcome, TerminateCause};
-use super::monitoring::{LossReason, PdnStatus};
+use super::monitoring::LossReason;
 use super::sim::DataMode;
 use super::time::Timestamp;
 
@@ -579,15 +579,6 @@ impl Modem {
                 fx.push(Effect::LostConnectivity(loss));
                 self.enter(ModemState::Detached { cause: detach }, now);
             }
-        }
-    }
-
-    /// The PDN status that a release or start reports (for T8 PDN_CONNECTIVITY_STATUS).
-    pub fn pdn_status(&self) -> PdnStatus {
-        if matches!(self.state, ModemState::SessionUp(_)) {
-            PdnStatus::Created
-        } else {
-            PdnStatus::Released
         }
     }
 }

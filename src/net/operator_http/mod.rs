@@ -55,7 +55,8 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Locks the model; `now` is applied first so every call sees the current time.
+    /// Locks the model and the subscriptions (a poisoned lock is taken over: the model stays
+    /// consistent between calls).
     pub fn world(&self) -> MutexGuard<'_, World> {
         self.world.lock().unwrap_or_else(|e| e.into_inner())
     }
