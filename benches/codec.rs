@@ -38,8 +38,9 @@ use dlms_cosem_rs::Apdu;
 use reanimator::dlms::acse::{Aarq, UserInformation};
 use reanimator::dlms::codec::{hex, Codec};
 use reanimator::dlms::data::Data;
+use reanimator::dlms::data_view::DataView;
 use reanimator::dlms::security::{CipheringKey, GloCiphered, Keys, SecurityControl, SystemTitle};
-use reanimator::dlms::xdlms::{GetDataResult, GetRequest, GetResponse};
+use reanimator::dlms::xdlms::{GetDataResult, GetRequest, GetResponse, GetResponseRef};
 
 type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
@@ -78,6 +79,25 @@ fn our_sum(d: &Data) -> u64 {
             Some(b) => octets_sum(b),
             None => d.as_i128().map_or(0, |v| v as u64),
         },
+    }
+}
+
+fn our_view_sum(d: DataView<'_>) -> u64 {
+    match d.tag() {
+        1 | 2 => d.elements().fold(0, |s, e| s.wrapping_add(our_view_sum(e))),
+        _ => match d.as_octets() {
+            Some(b) => octets_sum(b),
+            None => d.as_i128().map_or(0, |v| v as u64),
+        },
+    }
+}
+
+fn our_view_response_sum(bytes: &[u8]) -> u64 {
+    match GetResponseRef::from_bytes(bytes).unwrap() {
+        GetResponseRef::Normal {
+            result: Ok(view), ..
+        } => our_view_sum(view),
+        other => panic!("not a get-response normal with data: {other:?}"),
     }
 }
 
@@ -199,6 +219,7 @@ fn get_response_profile(c: &mut Criterion) {
     let their_tree = DataBuf::from_data(&their_response_data(&theirs)).unwrap();
     let expected = our_sum(our_response_data(&ours));
     assert_eq!(their_sum(&their_response_data(&theirs)), expected);
+    assert_eq!(our_view_response_sum(&bytes), expected);
     let mut out = Vec::new();
     their_encode_owned_response(&their_tree, &mut out);
     assert_eq!(out, bytes);
@@ -211,6 +232,9 @@ fn get_response_profile(c: &mut Criterion) {
                 &GetResponse::from_bytes(black_box(&bytes)).unwrap(),
             ))
         })
+    });
+    g.bench_function("ours-view", |b| {
+        b.iter(|| our_view_response_sum(black_box(&bytes)))
     });
     g.bench_function("theirs", |b| {
         b.iter(|| {
@@ -333,6 +357,15 @@ fn our_open(bytes: &[u8], title: &SystemTitle, keys: &Keys) -> u64 {
     our_sum(our_response_data(&GetResponse::from_bytes(&plain).unwrap()))
 }
 
+fn our_open_view(bytes: &[u8], title: &SystemTitle, keys: &Keys) -> u64 {
+    let plain = GloCiphered::from_bytes(bytes)
+        .unwrap()
+        .open(title, keys)
+        .unwrap()
+        .plaintext;
+    our_view_response_sum(&plain)
+}
+
 fn our_seal(response: &GetResponse, title: &SystemTitle, keys: &Keys, out: &mut Vec<u8>) {
     let plain = response.to_bytes();
     let sc = SecurityControl(SC);
@@ -439,6 +472,9 @@ fn get_response_profile_ciphered(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(bytes.len() as u64));
     g.bench_function("ours", |b| {
         b.iter(|| our_open(black_box(&bytes), &title, &keys))
+    });
+    g.bench_function("ours-view", |b| {
+        b.iter(|| our_open_view(black_box(&bytes), &title, &keys))
     });
     g.bench_function("theirs", |b| {
         let mut scratch = Vec::with_capacity(bytes.len());

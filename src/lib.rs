@@ -6,6 +6,7 @@
 pub mod app;
 pub mod cosem;
 pub mod dlms;
+pub mod headend;
 pub mod meter;
 pub mod net;
 pub mod operator;

@@ -91,3 +91,23 @@ fn decoding_scalars_allocates_nothing_beyond_their_container() {
     assert_eq!(decoded.unwrap().as_elements().map(<[Data]>::len), Some(200));
     assert_eq!(allocations, 1);
 }
+
+#[test]
+fn reading_every_value_of_the_profile_in_place_allocates_nothing() {
+    use reanimator::dlms::data_view::DataView;
+    use reanimator::dlms::xdlms::GetResponseRef;
+    fn sum(d: DataView<'_>) -> i128 {
+        d.elements().map(sum).sum::<i128>()
+            + d.as_i128().unwrap_or(0)
+            + d.as_octets().map_or(0, |b| b.len() as i128)
+    }
+    let bytes = fixtures::load_profile_response_bytes();
+    let (total, allocations) = count_allocations(|| match GetResponseRef::from_bytes(&bytes) {
+        Ok(GetResponseRef::Normal {
+            result: Ok(view), ..
+        }) => sum(view),
+        other => panic!("{other:?}"),
+    });
+    assert!(total > 0);
+    assert_eq!(allocations, 0);
+}

@@ -119,6 +119,12 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    /// Everything left, without consuming it.
+    #[inline]
+    pub fn peek_rest(&self) -> &'a [u8] {
+        &self.buf[self.pos..]
+    }
+
     /// Everything left.
     pub fn rest(&mut self) -> &'a [u8] {
         let out = &self.buf[self.pos..];

@@ -7,6 +7,7 @@ pub mod acse;
 pub mod apdu;
 pub mod codec;
 pub mod data;
+pub mod data_view;
 pub mod datetime;
 pub mod obis;
 pub mod security;

@@ -213,6 +213,7 @@ impl Codec for Aare {
                 _ => a.other.push(f.unknown()),
             }
         }
+        a.other = ber::in_wire_order(a.other);
         Ok(a)
     }
 }

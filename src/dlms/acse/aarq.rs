@@ -181,6 +181,7 @@ impl Codec for Aarq {
                 _ => a.other.push(f.unknown()),
             }
         }
+        a.other = ber::in_wire_order(a.other);
         Ok(a)
     }
 }

@@ -12,6 +12,21 @@ pub struct UnknownElement {
     pub contents: Vec<u8>,
 }
 
+impl UnknownElement {
+    /// The tag number (low 5 bits), which orders elements on the wire.
+    pub fn number(&self) -> u8 {
+        self.tag & 0x1F
+    }
+}
+
+/// Puts unknown elements in the order [`ElementWriter`] writes them (stable by tag number), so
+/// that a decoded APDU equals the decoding of its own encoding even when a peer sent them
+/// out of order.
+pub(crate) fn in_wire_order(mut unknown: Vec<UnknownElement>) -> Vec<UnknownElement> {
+    unknown.sort_by_key(UnknownElement::number);
+    unknown
+}
+
 /// A BER BIT STRING: the count of unused bits in the last byte, then the bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BitString {
@@ -263,7 +278,7 @@ pub(crate) struct ElementWriter<'o, 'u> {
 impl<'o, 'u> ElementWriter<'o, 'u> {
     pub fn new(out: &'o mut Vec<u8>, unknown: &'u [UnknownElement]) -> Self {
         let mut unknown: Vec<_> = unknown.iter().collect();
-        unknown.sort_by_key(|e| e.tag & 0x1F);
+        unknown.sort_by_key(|e| e.number());
         ElementWriter {
             out,
             unknown,
@@ -306,11 +321,7 @@ impl<'o, 'u> ElementWriter<'o, 'u> {
     }
 
     fn flush_below(&mut self, number: u8) {
-        while let Some(e) = self
-            .unknown
-            .get(self.next)
-            .filter(|e| e.tag & 0x1F < number)
-        {
+        while let Some(e) = self.unknown.get(self.next).filter(|e| e.number() < number) {
             self.out.push(e.tag);
             put_length_prefixed(self.out, &e.contents);
             self.next += 1;

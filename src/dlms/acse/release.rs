@@ -177,7 +177,7 @@ fn read_release(r: &mut Reader<'_>, tag: u8, what: &str) -> DecodeResult<Release
             _ => other.push(f.unknown()),
         }
     }
-    Ok((reason, user_information, other))
+    Ok((reason, user_information, ber::in_wire_order(other)))
 }
 
 fn element_name(tag: u8) -> &'static str {

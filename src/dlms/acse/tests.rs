@@ -327,6 +327,31 @@ fn rejects_high_tag_number_form() {
     assert!(Aarq::from_bytes(&h("60049F1F0100")).is_err());
 }
 
+/// Found by `cargo fuzz run apdu` (fuzz/seeds/apdu/crash_aare_unknown_elements_out_of_order):
+/// unknown elements that arrive out of tag-number order were kept in arrival order but
+/// re-encoded sorted, so decoding the re-encoding gave a different value.
+#[test]
+fn can_round_trip_unknown_elements_out_of_tag_number_order() {
+    // [18] constructed, then [12] primitive: the reverse of tag-number order.
+    let body = "B2030201008C0100";
+    for bytes in [
+        h(&format!("6008{body}")),
+        h(&format!("6108{body}")),
+        h(&format!("6208{body}")),
+        h(&format!("6308{body}")),
+    ] {
+        let pdu = match bytes[0] {
+            0x60 => Pdu::Aarq(Aarq::from_bytes(&bytes).unwrap()),
+            0x61 => Pdu::Aare(Aare::from_bytes(&bytes).unwrap()),
+            0x62 => Pdu::Rlrq(Rlrq::from_bytes(&bytes).unwrap()),
+            _ => Pdu::Rlre(Rlre::from_bytes(&bytes).unwrap()),
+        };
+        let encoded = pdu.to_bytes();
+        assert_eq!(hex::encode(&encoded[2..]), "8C0100B203020100");
+        assert_eq!(pdu.decode_like(&encoded).unwrap(), pdu);
+    }
+}
+
 #[test]
 fn can_round_trip_unknown_elements_and_values() {
     let bytes = h(concat!(
@@ -783,6 +808,8 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in apdu_like()) {
+        // Found by proptest: unknown elements out of tag order re-encoded in order.
+        check_decode::<Rlre>(&crate::dlms::codec::hex::decode("6316010100A011040F080100065F1F0400001E1D04C80007").unwrap())?;
         check_decode::<Aarq>(&bytes)?;
         check_decode::<Aare>(&bytes)?;
         check_decode::<Rlrq>(&bytes)?;

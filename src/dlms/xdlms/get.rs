@@ -8,6 +8,7 @@ use super::{
 };
 use crate::dlms::codec::{put_length_prefixed, Codec, DecodeResult, Reader};
 use crate::dlms::data::Data;
+use crate::dlms::data_view::DataView;
 use crate::dlms::serde_hex;
 
 /// GET-Request.
@@ -246,4 +247,69 @@ impl Codec for GetResponse {
             },
         })
     }
+}
+
+/// A GET-Response read in place: data results are views into the input, nothing is copied.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GetResponseRef<'a> {
+    Normal {
+        invoke: InvokeIdAndPriority,
+        result: Result<DataView<'a>, DataAccessResult>,
+    },
+    WithDataBlock {
+        invoke: InvokeIdAndPriority,
+        last_block: bool,
+        block_number: u32,
+        raw: Result<&'a [u8], DataAccessResult>,
+    },
+    WithList {
+        invoke: InvokeIdAndPriority,
+        results: Vec<Result<DataView<'a>, DataAccessResult>>,
+    },
+}
+
+impl<'a> GetResponseRef<'a> {
+    /// Reads a whole GET-Response, rejecting trailing bytes.
+    pub fn from_bytes(bytes: &'a [u8]) -> DecodeResult<Self> {
+        let mut r = Reader::new(bytes);
+        r.expect_u8(tag::GET_RESPONSE, "get-response tag")?;
+        let choice = read_choice(&mut r, "get-response choice", &[1, 2, 3])?;
+        let invoke = InvokeIdAndPriority::read(&mut r)?;
+        let response = match choice {
+            1 => GetResponseRef::Normal {
+                invoke,
+                result: read_result_ref(&mut r)?,
+            },
+            2 => {
+                let last_block = r.bool("last-block")?;
+                let block_number = r.u32("block number")?;
+                let raw = match read_choice(&mut r, "data block result choice", &[0, 1])? {
+                    0 => Ok(r.length_prefixed("raw-data")?),
+                    _ => Err(DataAccessResult::read(&mut r)?),
+                };
+                GetResponseRef::WithDataBlock {
+                    invoke,
+                    last_block,
+                    block_number,
+                    raw,
+                }
+            }
+            _ => {
+                let n = r.count(2, "result list")?;
+                let results = (0..n)
+                    .map(|_| read_result_ref(&mut r))
+                    .collect::<DecodeResult<_>>()?;
+                GetResponseRef::WithList { invoke, results }
+            }
+        };
+        r.expect_end()?;
+        Ok(response)
+    }
+}
+
+fn read_result_ref<'a>(r: &mut Reader<'a>) -> DecodeResult<Result<DataView<'a>, DataAccessResult>> {
+    Ok(match read_choice(r, "get-data-result choice", &[0, 1])? {
+        0 => Ok(DataView::read(r)?),
+        _ => Err(DataAccessResult::read(r)?),
+    })
 }

@@ -12,7 +12,7 @@ pub use errors::{
     ConfirmedService, ConfirmedServiceError, DataAccessResult, ExceptionResponse, ServiceError,
     StateError,
 };
-pub use get::{DataBlockG, GetDataResult, GetRequest, GetResponse, RawOrResult};
+pub use get::{DataBlockG, GetDataResult, GetRequest, GetResponse, GetResponseRef, RawOrResult};
 pub use notification::{DataNotification, EventNotification, LongInvokeIdAndPriority};
 pub use selective_access::{CaptureObject, EntryDescriptor, RangeDescriptor, SelectiveAccess};
 pub use set::{DataBlockSA, SetRequest, SetResponse};

@@ -317,6 +317,51 @@ fn rejects_truncation_of_every_vector() {
 }
 
 #[test]
+fn borrowed_responses_agree_with_owned_ones() {
+    for (name, value, bytes) in vectors() {
+        let Any::GetResponse(owned) = value else {
+            continue;
+        };
+        let borrowed = GetResponseRef::from_bytes(&bytes).unwrap();
+        match (&owned, &borrowed) {
+            (
+                GetResponse::Normal {
+                    result: GetDataResult::Data(d),
+                    ..
+                },
+                GetResponseRef::Normal {
+                    result: Ok(view), ..
+                },
+            ) => {
+                assert_eq!(&view.to_data().unwrap(), d, "{name}")
+            }
+            (
+                GetResponse::Normal {
+                    result: GetDataResult::DataAccessResult(a),
+                    ..
+                },
+                GetResponseRef::Normal { result: Err(b), .. },
+            ) => assert_eq!(a, b),
+            (
+                GetResponse::WithDataBlock { block, .. },
+                GetResponseRef::WithDataBlock { block_number, .. },
+            ) => assert_eq!(block.block_number, *block_number),
+            (
+                GetResponse::WithList { results, .. },
+                GetResponseRef::WithList { results: views, .. },
+            ) => assert_eq!(results.len(), views.len()),
+            other => panic!("{name}: {other:?}"),
+        }
+        for cut in 0..bytes.len() {
+            assert!(
+                GetResponseRef::from_bytes(&bytes[..cut]).is_err(),
+                "{name} cut at {cut}"
+            );
+        }
+    }
+}
+
+#[test]
 fn rejects_trailing_bytes() {
     let err = GetRequest::from_bytes(&h("C001C1000100002B0100FF020000")).unwrap_err();
     assert_eq!(err.offset, 13);
