@@ -5,6 +5,7 @@ pub mod fleet;
 pub mod fleet_control;
 pub mod operator_aaa;
 pub mod operator_http;
+pub mod operator_meters;
 pub mod radius_udp;
 pub mod server;
 pub mod wrapper_codec;

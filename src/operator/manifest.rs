@@ -67,6 +67,10 @@ pub struct MeterEntry {
     pub radius_user: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub radius_password: Option<String>,
+    /// The meter fleet's control port (`http://host:port`), written by `reanimator meters
+    /// --control`: the operator carries modem changes and wake-up SMSs there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<String>,
 }
 
 fn default_tenant() -> TenantId {
@@ -242,6 +246,7 @@ impl FleetManifest {
                 data_limit_bytes: None,
                 radius_user: None,
                 radius_password: None,
+                control: None,
             });
         }
         manifest

@@ -39,6 +39,7 @@ fn tick(shared: &Shared) -> (Vec<AaaRequest>, Option<Timestamp>) {
         requests.push(r);
     }
     while let Some(e) = world.net.poll_event() {
+        shared.meters.forward(&e);
         world.subs.dispatch(&e, &world.net);
     }
     world.subs.sweep(t);

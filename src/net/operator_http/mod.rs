@@ -52,6 +52,8 @@ pub struct Shared {
     pub http: reqwest::Client,
     /// `http://ADDR`, for self links.
     pub base_url: String,
+    /// Where the simulated meters' modems are driven from.
+    pub meters: crate::net::operator_meters::MeterLink,
 }
 
 impl Shared {
@@ -117,6 +119,10 @@ pub fn start(
 ) -> std::io::Result<RunningOperator> {
     let addr = listener.local_addr()?;
     let net = Network::new(options.config, fleet, options.seed, now());
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .map_err(std::io::Error::other)?;
     let shared = Arc::new(Shared {
         world: Mutex::new(World {
             net,
@@ -125,10 +131,8 @@ pub fn start(
         tenancy: options.tenancy,
         aaa: options.aaa,
         wake: Notify::new(),
-        http: reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .map_err(std::io::Error::other)?,
+        meters: crate::net::operator_meters::MeterLink::new(fleet, http.clone()),
+        http,
         base_url: format!("http://{addr}"),
     });
     let driver = tokio::spawn(driver::run(shared.clone()));

@@ -257,10 +257,12 @@ fn apply(shared: &Shared, fault: Fault, t: Timestamp) -> Result<Value, ApiError>
         }
         Fault::PowerLoss(SimRef { iccid }) => {
             net.inject_power_loss(&iccid, t)?;
+            shared.meters.power(&iccid, false);
             json!({"kind": "power-loss", "iccid": iccid})
         }
         Fault::PowerRestore(SimRef { iccid }) => {
             net.inject_power_restore(&iccid, t)?;
+            shared.meters.power(&iccid, true);
             json!({"kind": "power-restore", "iccid": iccid})
         }
         Fault::SimDeactivation(SimRef { iccid }) => {
