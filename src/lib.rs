@@ -6,7 +6,9 @@
 pub mod app;
 pub mod cosem;
 pub mod dlms;
+pub mod headend;
 pub mod meter;
 pub mod net;
+pub mod operator;
 pub mod radius;
 pub mod session;

@@ -388,11 +388,10 @@ fn rejects_half_a_key_pair_and_bad_keys() {
 }
 
 #[test]
-fn demo_lists_the_commands_and_the_tests() {
+fn demo_reads_a_fleet_and_checks_every_reading() {
     let output = reanimator(&["demo"], None);
     assert_eq!(output.status.code(), Some(0));
     let text = stdout(&output);
-    assert!(text.contains("reanimator decode"), "{text}");
-    assert!(text.contains("cargo test"), "{text}");
-    assert!(text.contains("bash .ci/run"), "{text}");
+    assert!(text.contains("200 of 200 meters read"), "{text}");
+    assert!(text.contains("0 failures"), "{text}");
 }

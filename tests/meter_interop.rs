@@ -401,3 +401,10 @@ fn gurux_reads_through_hls_gmac_ciphering_and_block_transfer() {
     let trips = reading.out["range"]["round_trips"].as_u64().unwrap();
     assert!(trips >= 3, "the range read took {trips} round trips");
 }
+
+#[test]
+fn dlms_cosem_reads_through_hls_gmac_and_general_glo_ciphering() {
+    let meter = start_meter(Profile::Secure);
+    let reading = read("dlms-cosem", meter, Client::HlsGmacCiphered, 25);
+    check(&reading);
+}

@@ -181,34 +181,36 @@ fn a_modem_without_data_session_refuses_connections_until_online() {
     let clock = ["--obis", "0.0.1.0.0.255", "--class", "8", "--timeout", "2"];
     stdout_of(&read(meter, &clock));
 
-    let (status, body) = http(
-        control,
-        "PUT",
-        "/meters/m000004/modem",
-        Some(r#"{"modem":"no-data-session"}"#),
-    );
-    assert_eq!(status, 200, "{body}");
-    let (_, shown) = http(control, "GET", "/meters/m000004", None);
-    assert!(shown.contains("no-data-session"), "{shown}");
-    let out = read(meter, &clock);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "cannot connect: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"));
-    // Its neighbours are not affected.
-    stdout_of(&read(meter_addr(base, 2), &clock));
+    for state in ["no-data-session", "detached", "powered-off"] {
+        let (status, body) = http(
+            control,
+            "PUT",
+            "/meters/m000004/modem",
+            Some(&format!(r#"{{"modem":"{state}"}}"#)),
+        );
+        assert_eq!(status, 200, "{state}: {body}");
+        let (_, shown) = http(control, "GET", "/meters/m000004", None);
+        assert!(shown.contains(state), "{shown}");
+        let out = read(meter, &clock);
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{state}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"));
+        // Its neighbours are not affected.
+        stdout_of(&read(meter_addr(base, 2), &clock));
 
-    let (status, _) = http(
-        control,
-        "PUT",
-        "/meters/m000004/modem",
-        Some(r#"{"modem":"online"}"#),
-    );
-    assert_eq!(status, 200);
-    stdout_of(&read(meter, &clock));
+        let (status, _) = http(
+            control,
+            "PUT",
+            "/meters/m000004/modem",
+            Some(r#"{"modem":"online"}"#),
+        );
+        assert_eq!(status, 200);
+        stdout_of(&read(meter, &clock));
+    }
 
     let (status, body) = http(
         control,
@@ -260,6 +262,20 @@ async fn a_woken_meter_calls_the_head_end_and_pushes_its_name() {
     let meter = fleet.manifest.as_ref().unwrap().meters[1].clone();
     assert_eq!(meter.wakeup, "usually-disconnected");
 
+    // Without a data session nobody reaches it; an SMS still does, and it opens one.
+    let listening = meter_addr(base, 1);
+    let (status, _) = tokio::task::spawn_blocking(move || {
+        http(
+            control,
+            "PUT",
+            "/meters/m000002/modem",
+            Some(r#"{"modem":"no-data-session"}"#),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    assert!(tokio::net::TcpStream::connect(listening).await.is_err());
     let (status, body) =
         tokio::task::spawn_blocking(move || http(control, "POST", "/meters/m000002/wakeup", None))
             .await
@@ -315,6 +331,10 @@ async fn a_woken_meter_calls_the_head_end_and_pushes_its_name() {
         "the meter's clock {clock} is far from {before}"
     );
     client.release().await.unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(listening).await.is_ok(),
+        "online again after the wake-up"
+    );
 
     // An always-listening meter has nobody to call.
     let basic = meter_base(5);

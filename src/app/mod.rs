@@ -7,6 +7,7 @@ pub mod decode;
 pub mod demo;
 pub mod meters;
 pub mod names;
+pub mod operator;
 pub mod radius;
 pub mod read;
 mod text;
@@ -33,6 +34,8 @@ pub enum Command {
     Read(read::ReadArgs),
     /// The utility's embedded RADIUS server and its credentials.
     Radius(radius::RadiusArgs),
+    /// The simulated mobile operator: exposure API, SIM API and scenario control over HTTP.
+    Operator(operator::OperatorArgs),
     /// Explain captured wrapper frames or APDUs given as hex, as text or JSON.
     Decode(decode::DecodeArgs),
     /// Show what this build can do and how to run its tests.
@@ -88,6 +91,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Meters(args) => return exit_code(meters::run(args)),
         Command::Read(args) => return exit_code(read::run(args)),
         Command::Radius(args) => return exit_code(radius::run(args)),
+        Command::Operator(args) => return exit_code(operator::run(args)),
         Command::Bench(args) => return exit_code(bench::run(args)),
         Command::Decode(args) => decode::run(&args, &mut stdout.lock()).map_err(|f| ("decode", f)),
         Command::Demo => demo::run(&mut stdout.lock()).map_err(|f| ("demo", f)),

@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use super::exit;
+use super::{exit, Failure};
 use crate::dlms::data::Data;
 use crate::dlms::datetime::{Date, DateTime, DeviationConvention, Time};
 use crate::dlms::obis::Obis;
@@ -94,9 +94,6 @@ pub struct ReadArgs {
     pub max_pdu: u16,
 }
 
-/// A failure with the exit status it maps to.
-struct Failure(i32, String);
-
 impl From<ClientError> for Failure {
     fn from(e: ClientError) -> Self {
         let code = match &e {
@@ -106,12 +103,12 @@ impl From<ClientError> for Failure {
             ) => exit::REFUSED,
             _ => exit::FAILURE,
         };
-        Failure(code, e.to_string())
+        Failure::new(code, e.to_string())
     }
 }
 
 fn invalid(message: impl Into<String>) -> Failure {
-    Failure(exit::INVALID_INPUT, message.into())
+    Failure::new(exit::INVALID_INPUT, message.into())
 }
 
 /// Runs the command; returns the exit status after printing the result or one error line.
@@ -125,7 +122,10 @@ pub fn run(args: ReadArgs) -> i32 {
             println!("{output}");
             exit::OK
         }
-        Err(Failure(code, message)) => {
+        Err(Failure {
+            status: code,
+            message,
+        }) => {
             eprintln!("reanimator read: {message}");
             code
         }
@@ -281,18 +281,18 @@ async fn get(
     );
     match client.get(attribute, access).await? {
         Response::Get(GetDataResult::Data(data)) => Ok(data),
-        Response::Get(GetDataResult::DataAccessResult(dar)) => Err(Failure(
+        Response::Get(GetDataResult::DataAccessResult(dar)) => Err(Failure::new(
             exit::ACCESS_ERROR,
             format!("access error reading {what}: {dar}"),
         )),
-        Response::Exception(e) => Err(Failure(
+        Response::Exception(e) => Err(Failure::new(
             exit::ACCESS_ERROR,
             format!(
                 "the meter refused to read {what}: {} / {:?}",
                 e.state_error, e.service_error
             ),
         )),
-        other => Err(Failure(
+        other => Err(Failure::new(
             exit::FAILURE,
             format!("unexpected answer reading {what}: {other:?}"),
         )),
@@ -387,7 +387,7 @@ async fn read_profile(
         .map(CaptureObject::from_data)
         .collect::<Result<_, _>>()
         .map_err(|e| {
-            Failure(
+            Failure::new(
                 exit::FAILURE,
                 format!("the profile's capture objects are malformed: {e}"),
             )
@@ -400,9 +400,9 @@ async fn read_profile(
             selected_values: vec![],
         })),
         (Some(_), None) => {
-            return Err(Failure(
+            return Err(Failure::new(
                 exit::FAILURE,
-                "the profile has no capture objects to select a range on".into(),
+                "the profile has no capture objects to select a range on",
             ))
         }
         (None, _) => None,

@@ -27,6 +27,8 @@ pub enum Modem {
     Online,
     /// Attached without a data session: an SMS reaches it, a connection does not.
     NoDataSession,
+    /// Off the network (cell outage, cancelled location) but powered: it keeps capturing.
+    Detached,
     /// No power: nothing reaches it and it captures nothing.
     PoweredOff,
 }
@@ -85,7 +87,8 @@ impl MeterDevice {
     /// The operator changed the modem's state (at Unix time `now`).
     pub fn set_modem(&mut self, modem: Modem, now: i64) {
         match (self.modem, modem) {
-            (Modem::PoweredOff, Modem::PoweredOff) => {}
+            // Without power the modem is detached too; only power coming back changes that.
+            (Modem::PoweredOff, Modem::PoweredOff | Modem::Detached) => return,
             (_, Modem::PoweredOff) => self.powered_off_at = Some(now),
             (Modem::PoweredOff, _) => {
                 if let Some(from) = self.powered_off_at.take() {
@@ -158,9 +161,11 @@ impl MeterDevice {
         else {
             return None;
         };
-        if self.modem == Modem::PoweredOff {
+        if matches!(self.modem, Modem::PoweredOff | Modem::Detached) {
             return None;
         }
+        // Woken by SMS, the modem opens its own data session before calling.
+        self.modem = Modem::Online;
         Some(WakeAction::CallHeadEnd {
             headend: headend.clone(),
             udp: *push == super::profile::PushTransport::Udp,
@@ -322,5 +327,16 @@ mod tests {
         );
         d.set_modem(Modem::PoweredOff, 0);
         assert_eq!(d.wake_up(&wakeup, 0), None);
+        d.set_modem(Modem::Detached, 1);
+        assert_eq!(
+            d.modem(),
+            Modem::PoweredOff,
+            "detached does not bring power back"
+        );
+        d.set_modem(Modem::NoDataSession, 2);
+        assert!(
+            d.wake_up(&wakeup, 2).is_some(),
+            "an SMS reaches a registered modem"
+        );
     }
 }

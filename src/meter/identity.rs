@@ -55,7 +55,7 @@ impl MeterIdentity {
             sim: Sim {
                 iccid: with_luhn(&format!("8999001{:012}", serial % 1_000_000_000_000)),
                 imsi: format!("00101{:010}", serial % 10_000_000_000),
-                msisdn: format!("882{:012}", 100_000_000_000 + serial % 100_000_000_000),
+                msisdn: format!("+882{:012}", 100_000_000_000 + serial % 100_000_000_000),
             },
             cell: format!("cell-{:04}", index % cells.max(1) + 1),
         }

@@ -83,6 +83,9 @@ pub struct ManifestMeter {
     pub logical_device_name: String,
     /// `always-listening` or `usually-disconnected`.
     pub wakeup: String,
+    /// The same for the operator: `always-on` or `on-demand` (woken by SMS).
+    #[serde(rename = "dataMode")]
+    pub data_mode: String,
     pub iccid: String,
     pub imsi: String,
     pub msisdn: String,
@@ -117,6 +120,10 @@ impl ManifestMeter {
             wakeup: match profile.wakeup {
                 Wakeup::AlwaysListening => "always-listening".into(),
                 Wakeup::UsuallyDisconnected { .. } => "usually-disconnected".into(),
+            },
+            data_mode: match profile.wakeup {
+                Wakeup::AlwaysListening => "always-on".into(),
+                Wakeup::UsuallyDisconnected { .. } => "on-demand".into(),
             },
             iccid: identity.sim.iccid.clone(),
             imsi: identity.sim.imsi.clone(),

@@ -115,23 +115,32 @@ impl Fleet {
 
     /// Sets meter `index`'s modem as the operator sees it; `None` if this process does not run it.
     ///
-    /// With a listener per meter, a modem leaving `Online` closes the meter's listener (new
-    /// connections are refused, as to an address without a data session) and coming back binds
-    /// it again. Connections already open stay open. With the wildcard listener, connections
-    /// are accepted and reset at once instead.
+    /// With a listener per meter, a modem that is not `Online` has its meter's listener closed
+    /// (new connections are refused, as to an address without a data session) and coming back
+    /// binds it again. Connections already open stay open. With the wildcard listener,
+    /// connections are accepted and reset at once instead.
     pub async fn set_modem(self: &Arc<Self>, index: u32, modem: Modem) -> Option<io::Result<()>> {
         self.device(index)?
             .lock()
             .expect("meter lock")
             .set_modem(modem, unix_now());
+        Some(self.follow_modem(index).await)
+    }
+
+    /// Opens or closes meter `index`'s listener to match its modem.
+    async fn follow_modem(self: &Arc<Self>, index: u32) -> io::Result<()> {
+        let Some(online) = self
+            .device(index)
+            .map(|d| d.lock().expect("meter lock").modem() == Modem::Online)
+        else {
+            return Ok(());
+        };
         let slot = (index - self.range.start) as usize;
         let running = {
             let mut loops = self.accept_loops.lock().expect("accept loops lock");
             match loops.get_mut(slot) {
-                None => return Some(Ok(())), // no listener per meter
-                Some(running) if modem == Modem::Online && running.is_some() => {
-                    return Some(Ok(()))
-                }
+                None => return Ok(()), // no listener per meter
+                Some(running) if online == running.is_some() => return Ok(()),
                 Some(running) => running.take(),
             }
         };
@@ -140,17 +149,18 @@ impl Fleet {
             // Wait until the listener is closed, so the caller's next connection is refused.
             let _ = task.await;
         }
-        if modem != Modem::Online {
-            return Some(Ok(()));
+        if !online {
+            return Ok(());
         }
-        let addr = self.addressing.address(index)?;
-        Some(bind(addr).map(|listener| {
-            let task = spawn_accept_loop(self.clone(), index, listener);
-            let mut loops = self.accept_loops.lock().expect("accept loops lock");
-            if let Some(old) = loops[slot].replace(task) {
-                old.abort(); // a concurrent call bound first: keep one loop
-            }
-        }))
+        let Some(addr) = self.addressing.address(index) else {
+            return Ok(());
+        };
+        let task = spawn_accept_loop(self.clone(), index, bind(addr)?);
+        if let Some(old) = self.accept_loops.lock().expect("accept loops lock")[slot].replace(task)
+        {
+            old.abort(); // a concurrent call bound first: keep one loop
+        }
+        Ok(())
     }
 }
 
@@ -346,6 +356,10 @@ pub async fn wake_up(fleet: &Arc<Fleet>, index: u32) -> io::Result<WakeOutcome> 
             "the meter is always listening or has no power",
         ));
     };
+    // Woken, the modem opened a data session: the meter listens again too.
+    if let Err(e) = fleet.follow_modem(index).await {
+        eprintln!("meter {index} cannot listen again after its wake-up: {e}");
+    }
     let frame = WrapperFrame::new(1, push_client_sap, push);
     let first = if udp {
         let socket = UdpSocket::bind("127.0.0.1:0").await?;

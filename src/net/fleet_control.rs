@@ -57,7 +57,7 @@ async fn set_modem(
     };
     let Ok(Json(body)) = body else {
         let message =
-            "body must be {\"modem\": \"online\" | \"no-data-session\" | \"powered-off\"}";
+            "body must be {\"modem\": \"online\" | \"no-data-session\" | \"detached\" | \"powered-off\"}";
         return (
             StatusCode::BAD_REQUEST,
             Json(json!({ "status": 400, "code": "INVALID_ARGUMENT", "message": message })),

@@ -3,6 +3,9 @@
 pub mod client;
 pub mod fleet;
 pub mod fleet_control;
+pub mod operator_aaa;
+pub mod operator_http;
+pub mod operator_meters;
 pub mod radius_udp;
 pub mod server;
 pub mod wrapper_codec;

@@ -76,6 +76,20 @@ impl Cipher {
         Ok(sealed.to_bytes())
     }
 
+    /// Seals a plain xDLMS APDU as general-glo-ciphering (carrying our system title).
+    pub(crate) fn seal_general(&mut self, plain: &[u8]) -> Result<Vec<u8>, SessionError> {
+        let ic = self.next_counter()?;
+        let sealed = GeneralGloCiphering::seal(
+            CipheringKey::Global,
+            plain,
+            SC_AUTH_ENC,
+            &self.own.system_title,
+            ic,
+            &self.own.keys,
+        )?;
+        Ok(sealed.to_bytes())
+    }
+
     /// Seals the content of a glo-initiate APDU (the tag is the caller's).
     pub(crate) fn seal_content(&mut self, plain: &[u8]) -> Result<Vec<u8>, SessionError> {
         let ic = self.next_counter()?;

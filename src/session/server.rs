@@ -142,6 +142,8 @@ pub struct ServerSession {
     ciphered: bool,
     /// Whether the APDU being handled arrived ciphered.
     last_was_ciphered: bool,
+    /// Whether it arrived as general-glo-ciphering: the answer then takes the same form.
+    last_was_general: bool,
     /// The longest APDU this side sends: the smaller of the client's and the meter's max PDU.
     client_max_pdu: usize,
     conformance: Conformance,
@@ -167,6 +169,7 @@ impl ServerSession {
             cipher,
             ciphered: false,
             last_was_ciphered: false,
+            last_was_general: false,
             client_max_pdu: 0,
             conformance: Conformance::default(),
             transmit: VecDeque::new(),
@@ -206,6 +209,7 @@ impl ServerSession {
         }
         self.deadline = now + self.config.inactivity_timeout;
         self.last_was_ciphered = apdu.first().is_some_and(|&t| is_ciphered_tag(t));
+        self.last_was_general = apdu.first() == Some(&0xDB);
         let plain = match self.unwrap(apdu) {
             Ok(plain) => plain,
             Err(exception) => return self.reject(exception, "could not open a ciphered APDU"),
@@ -830,7 +834,11 @@ impl ServerSession {
     fn send(&mut self, apdu: &impl Codec) {
         let plain = apdu.to_bytes();
         let bytes = match self.cipher.as_mut().filter(|_| self.ciphered) {
-            Some(cipher) => match cipher.seal(&plain) {
+            Some(cipher) => match if self.last_was_general {
+                cipher.seal_general(&plain)
+            } else {
+                cipher.seal(&plain)
+            } {
                 Ok(sealed) => sealed,
                 Err(e) => {
                     self.events.push_back(ServerEvent::Rejected(format!(

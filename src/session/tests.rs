@@ -615,3 +615,37 @@ fn only_one_request_at_a_time() {
         Err(SessionError::Busy)
     );
 }
+
+#[test]
+fn answers_general_glo_ciphering_in_kind() {
+    use crate::dlms::codec::Codec;
+    use crate::dlms::security::{CipheringKey, GeneralGloCiphering, SecurityControl};
+    let mut pair = Pair::new(
+        hls("4D4D4D0000000001", keys(), 1024),
+        MANAGEMENT,
+        server_config(1024),
+    );
+    pair.associate();
+    let get = crate::dlms::xdlms::GetRequest::Normal {
+        invoke: crate::dlms::xdlms::InvokeIdAndPriority(0xC1),
+        attribute: energy(),
+        access: None,
+    };
+    let client_title = SystemTitle::from_hex("4D4D4D0000000001").unwrap();
+    let sealed = GeneralGloCiphering::seal(
+        CipheringKey::Global,
+        &get.to_bytes(),
+        SecurityControl(0x30),
+        &client_title,
+        100,
+        &keys(),
+    )
+    .unwrap();
+    pair.server
+        .handle_apdu(pair.now, &sealed.to_bytes(), &mut pair.meter);
+    let answer = pair.server.poll_transmit().unwrap();
+    assert_eq!(
+        answer[0], 0xDB,
+        "general-glo answer to a general-glo request"
+    );
+}

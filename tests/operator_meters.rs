@@ -1,0 +1,222 @@
+//! Issue #4 §4: meters on the operator, as real processes. The operator carries its SIMs' state to
+//! the meter fleet's control port: a SIM without a data session makes its meter refuse
+//! connections, a reset brings it back, and a wake-up SMS makes a usually-disconnected meter call
+//! its head-end and push its name.
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reanimator::dlms::apdu::Apdu;
+use reanimator::dlms::codec::Codec;
+use reanimator::dlms::data::Data;
+use reanimator::dlms::wrapper::WrapperFrame;
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_reanimator")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A plain HTTP/1.1 request (no client library needed for three calls).
+fn http(method: &str, url: &str, token: &str, body: &str) -> (u16, String) {
+    use std::io::Write;
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let code = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, response)
+}
+
+/// Starts a fleet with its control port and the operator on its manifest.
+fn start(dir: &Path, profile: &str, listen: &str) -> (Killed, Killed, serde_json::Value, String) {
+    let manifest = dir.join("fleet.json");
+    let control = format!("127.0.0.1:{}", free_port());
+    let meters = Killed(
+        Command::new(bin())
+            .args([
+                "meters",
+                "--profile",
+                profile,
+                "--count",
+                "2",
+                "--listen",
+                listen,
+                "--control",
+                &control,
+                "--manifest",
+            ])
+            .arg(&manifest)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("the fleet", || {
+        std::net::TcpStream::connect(&control).is_ok() && manifest.exists()
+    });
+    let operator_addr = format!("127.0.0.1:{}", free_port());
+    let operator = Killed(
+        Command::new(bin())
+            .args([
+                "operator",
+                "--listen",
+                &operator_addr,
+                "--token",
+                "utility=secret",
+                "--scenario-token",
+                "scen",
+                "--fleet",
+            ])
+            .arg(&manifest)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("the operator", || {
+        std::net::TcpStream::connect(&operator_addr).is_ok()
+    });
+    let fleet: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    (meters, operator, fleet, format!("http://{operator_addr}"))
+}
+
+fn read_status(address: &str) -> Option<i32> {
+    Command::new(bin())
+        .args([
+            "read",
+            address,
+            "--obis",
+            "0-0:42.0.0.255",
+            "--timeout",
+            "2",
+        ])
+        .output()
+        .unwrap()
+        .status
+        .code()
+}
+
+#[test]
+fn a_sim_without_data_session_makes_its_meter_unreachable_until_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_meters, _operator, fleet, operator) = start(dir.path(), "basic", "127.31.0.1:4059");
+    let meter = &fleet["meters"][0];
+    let (address, iccid) = (
+        meter["address"].as_str().unwrap(),
+        meter["iccid"].as_str().unwrap(),
+    );
+    wait_for("the meter to be readable", || {
+        read_status(address) == Some(0)
+    });
+    let status = format!("{operator}/sim-management/v0/sims/{iccid}/connectivity-status");
+    wait_for("the operator to see the SIM's data session", || {
+        http("GET", &status, "secret", "").1.contains("ONLINE")
+    });
+
+    let (code, body) = http(
+        "POST",
+        &format!("{operator}/scenario/v0/inject"),
+        "scen",
+        &format!(r#"{{"kind":"stuck-session","iccid":"{iccid}","stuck":"no-data-session"}}"#),
+    );
+    assert!((200..300).contains(&code), "{code} {body}");
+    wait_for("the meter to refuse connections", || {
+        read_status(address) == Some(3)
+    });
+
+    let (code, body) = http(
+        "POST",
+        &format!("{operator}/sim-management/v0/sims/{iccid}/connectivity-reset"),
+        "secret",
+        r#"{"deleteDataSession":true,"reason":"test"}"#,
+    );
+    assert_eq!(code, 202, "{body}");
+    wait_for("the reset to bring the meter back", || {
+        read_status(address) == Some(0)
+    });
+}
+
+#[test]
+fn a_wake_up_sms_makes_the_meter_call_its_head_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let head_end = TcpListener::bind("127.0.0.1:0").unwrap();
+    let profile_text = reanimator::meter::profile::SHIPPED[2].1.replace(
+        "127.0.0.1:4060",
+        &head_end.local_addr().unwrap().to_string(),
+    );
+    let profile = dir.path().join("wakeup.toml");
+    std::fs::write(&profile, profile_text).unwrap();
+    let (_meters, _operator, fleet, operator) =
+        start(dir.path(), profile.to_str().unwrap(), "127.32.0.1:4059");
+    let meter = &fleet["meters"][1];
+    let iccid = meter["iccid"].as_str().unwrap();
+
+    let (code, body) = http(
+        "POST",
+        &format!("{operator}/sim-management/v0/sims/{iccid}/sms"),
+        "secret",
+        r#"{"text":"wake up","reason":"test"}"#,
+    );
+    assert!((200..300).contains(&code), "{code} {body}");
+
+    head_end.set_nonblocking(false).unwrap();
+    let (mut stream, _): (_, SocketAddr) = head_end.accept().unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut header = [0u8; 8];
+    stream.read_exact(&mut header).unwrap();
+    let mut apdu = vec![0u8; u16::from_be_bytes([header[6], header[7]]) as usize];
+    stream.read_exact(&mut apdu).unwrap();
+    let frame = WrapperFrame::from_bytes(&[&header[..], &apdu].concat()).unwrap();
+    let Apdu::DataNotification(push) = Apdu::from_bytes(&frame.apdu).unwrap() else {
+        panic!("not a push")
+    };
+    let name = meter["logical_device_name"]
+        .as_str()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    assert_eq!(push.body, Data::Structure(vec![Data::OctetString(name)]));
+}
