@@ -63,10 +63,13 @@ pub struct FleetArgs {
     /// The meter profile (shipped name or .toml file).
     #[arg(long, default_value = "basic")]
     pub profile: String,
+    /// The fleet seed (identities and readings derive from it).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Leave out (a), memory and bind time.
     #[arg(long)]
     pub skip_memory: bool,
+    /// Leave out (b), read transactions.
     #[arg(long)]
     pub skip_reads: bool,
 }
@@ -80,20 +83,22 @@ const TARGET_RATIO: f64 = 0.70;
 
 pub fn run(args: BenchArgs) -> i32 {
     let result = match args.what {
-        BenchCommand::Fleet(args) => fleet(&args),
-        BenchCommand::BareMeters(args) => bare::run(&args),
+        BenchCommand::Fleet(args) => match check_args(&args) {
+            Ok(()) => fleet(&args).map_err(|e| (exit::FAILURE, e)),
+            Err(e) => Err((exit::INVALID_INPUT, e)),
+        },
+        BenchCommand::BareMeters(args) => bare::run(&args).map_err(|e| (exit::FAILURE, e)),
     };
     match result {
         Ok(()) => exit::OK,
-        Err(message) => {
+        Err((status, message)) => {
             eprintln!("reanimator bench: {message}");
-            exit::FAILURE
+            status
         }
     }
 }
 
 fn fleet(args: &FleetArgs) -> Result<(), String> {
-    check_args(args)?;
     println!(
         "reanimator bench fleet: {} CPUs, open-file limit {}, profile {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
@@ -126,8 +131,9 @@ fn check_args(args: &FleetArgs) -> Result<(), String> {
             return Err(format!("{name} {addr} is not a loopback address"));
         }
     }
-    if args.meters == 0 || args.read_meters == 0 || args.read_meters > 65_536 {
-        return Err("--meters must be at least 1 and --read-meters from 1 to 65536".into());
+    // The bare baseline holds one listener per meter in one process, below the open-file limit.
+    if args.meters == 0 || args.read_meters == 0 || args.read_meters > 16_384 {
+        return Err("--meters must be at least 1 and --read-meters from 1 to 16384".into());
     }
     if args.concurrency == 0 || args.concurrency > 1024 || args.rounds == 0 {
         return Err("--concurrency must be from 1 to 1024 and --rounds at least 1".into());
