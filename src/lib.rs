@@ -4,6 +4,7 @@
 //! `net` drivers run it on tokio, and later a discrete-event driver runs it in virtual time.
 
 pub mod app;
+pub mod civil;
 pub mod cosem;
 pub mod dlms;
 pub mod headend;

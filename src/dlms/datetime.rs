@@ -9,6 +9,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::codec::{Codec, DecodeResult, Reader};
+use crate::civil::{civil_from_days, days_from_civil, days_in_month};
 
 /// The wire value meaning "deviation not specified".
 pub const DEVIATION_UNSPECIFIED: i16 = i16::MIN;
@@ -137,6 +138,7 @@ impl DateTime {
         let days = local.div_euclid(86_400);
         let second_of_day = local.rem_euclid(86_400);
         let (year, month, day) = civil_from_days(days);
+        let (month, day) = (month as u8, day as u8);
         DateTime {
             date: Date {
                 year: year as u16,
@@ -174,14 +176,14 @@ impl DateTime {
         } = self.time;
         let valid = year != 0xFFFF
             && (1..=12).contains(&month)
-            && (1..=days_in_month(year as i64, month)).contains(&day)
+            && (1..=days_in_month(year as i64, month as u32)).contains(&(day as u32))
             && hour < 24
             && minute < 60
             && second < 60;
         if !valid {
             return None;
         }
-        let days = days_from_civil(year as i64, month, day);
+        let days = days_from_civil(year as i64, month as u32, day as u32);
         Some(days * 86_400 + hour as i64 * 3600 + minute as i64 * 60 + second as i64)
     }
 
@@ -248,44 +250,6 @@ impl fmt::Display for DateTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_iso(DeviationConvention::LocalToUtc))
     }
-}
-
-fn is_leap(year: i64) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-fn days_in_month(year: i64, month: u8) -> u8 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: u8, day: u8) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = month as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, u8, u8) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
-    (year, month, day)
 }
 
 #[cfg(test)]
@@ -358,15 +322,7 @@ mod tests {
     }
 
     #[test]
-    fn civil_conversion_matches_known_days() {
-        for (days, ymd) in [
-            (0, (1970, 1, 1)),
-            (11_016, (2000, 2, 29)),
-            (-1, (1969, 12, 31)),
-        ] {
-            assert_eq!(civil_from_days(days), ymd);
-            assert_eq!(days_from_civil(ymd.0, ymd.1, ymd.2), days);
-        }
+    fn the_epoch_was_a_thursday() {
         // 1970-01-01 was a Thursday (4).
         assert_eq!(
             DateTime::from_unix(0, 0, DeviationConvention::LocalToUtc)
