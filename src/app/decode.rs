@@ -246,8 +246,9 @@ fn units(input: &Input) -> Result<Vec<Unit>, String> {
         })
         .collect();
     let name = |n: usize| format!("{} {n}", input.noun);
-    let parse =
-        |&(n, line): &(usize, &str)| parse_hex(line).map_err(|e| format!("{}, {e}", name(n)));
+    let parse = |&(n, line): &(usize, &str)| {
+        crate::dlms::codec::hex::decode(line).map_err(|e| format!("{}, {e}", name(n)))
+    };
     let Some(first) = pieces.first() else {
         return Err("no hex input".into());
     };
@@ -280,36 +281,6 @@ fn units(input: &Input) -> Result<Vec<Unit>, String> {
 fn is_whole(bytes: &[u8]) -> bool {
     split_frames(bytes)
         .is_ok_and(|frames| frames.iter().all(|f| Apdu::from_bytes(f.apdu()).is_ok()))
-}
-
-/// Hex digits with white space, ':', '-' and ',' between them and optional `0x` prefixes.
-fn parse_hex(line: &str) -> Result<Vec<u8>, String> {
-    let mut nibbles = Vec::with_capacity(line.len());
-    let mut chars = line.chars().enumerate().peekable();
-    let mut after_separator = true;
-    while let Some((i, c)) = chars.next() {
-        if c.is_whitespace() || matches!(c, ':' | '-' | ',') {
-            after_separator = true;
-            continue;
-        }
-        if c == '0' && after_separator && matches!(chars.peek(), Some((_, 'x' | 'X'))) {
-            chars.next();
-            after_separator = false;
-            continue;
-        }
-        after_separator = false;
-        match c.to_digit(16) {
-            Some(d) => nibbles.push(d as u8),
-            None => return Err(format!("column {}: '{c}' is not a hex digit", i + 1)),
-        }
-    }
-    if nibbles.len() % 2 != 0 {
-        return Err(format!(
-            "odd number of hex digits ({}): the last byte is missing a digit",
-            nibbles.len()
-        ));
-    }
-    Ok(nibbles.chunks(2).map(|p| p[0] << 4 | p[1]).collect())
 }
 
 /// One frame found in a unit: where it starts and, when framed, its wrapper.
@@ -605,17 +576,20 @@ mod tests {
     #[test]
     fn parses_hex_with_separators_and_prefixes() {
         assert_eq!(
-            parse_hex("0xC0 01:c1-00,0X02").unwrap(),
+            crate::dlms::codec::hex::decode("0xC0 01:c1-00,0X02").unwrap(),
             [0xC0, 0x01, 0xC1, 0x00, 0x02]
         );
         assert_eq!(
-            parse_hex("  C0 0z").unwrap_err(),
+            crate::dlms::codec::hex::decode("  C0 0z").unwrap_err(),
             "column 7: 'z' is not a hex digit"
         );
-        assert!(parse_hex("C0 1")
+        assert!(crate::dlms::codec::hex::decode("C0 1")
             .unwrap_err()
             .starts_with("odd number of hex digits (3)"));
-        assert_eq!(parse_hex("").unwrap(), Vec::<u8>::new());
+        assert_eq!(
+            crate::dlms::codec::hex::decode("").unwrap(),
+            Vec::<u8>::new()
+        );
     }
 
     #[test]

@@ -366,41 +366,35 @@ pub mod hex {
         s
     }
 
-    /// Parses hex, ignoring white space, ':' and '-' separators and an optional 0x prefix.
+    /// Parses hex digits with white space, ':', '-' and ',' between them and optional `0x` prefixes;
+    /// an error names the 1-based column.
     pub fn decode(text: &str) -> Result<Vec<u8>, String> {
-        let text = text.trim();
-        let text = text
-            .strip_prefix("0x")
-            .or_else(|| text.strip_prefix("0X"))
-            .unwrap_or(text);
-        let digits: Vec<(usize, u8)> = text
-            .char_indices()
-            .filter(|(_, c)| !c.is_whitespace() && *c != ':' && *c != '-')
-            .map(|(i, c)| (i, c as u32 as u8))
-            .collect();
-        if digits.len() % 2 != 0 {
-            return Err(format!("odd number of hex digits ({})", digits.len()));
+        let mut nibbles = Vec::with_capacity(text.len());
+        let mut chars = text.chars().enumerate().peekable();
+        let mut after_separator = true;
+        while let Some((i, c)) = chars.next() {
+            if c.is_whitespace() || matches!(c, ':' | '-' | ',') {
+                after_separator = true;
+                continue;
+            }
+            if c == '0' && after_separator && matches!(chars.peek(), Some((_, 'x' | 'X'))) {
+                chars.next();
+                after_separator = false;
+                continue;
+            }
+            after_separator = false;
+            match c.to_digit(16) {
+                Some(d) => nibbles.push(d as u8),
+                None => return Err(format!("column {}: '{c}' is not a hex digit", i + 1)),
+            }
         }
-        digits
-            .chunks(2)
-            .map(|pair| {
-                let hi = nibble(pair[0])?;
-                let lo = nibble(pair[1])?;
-                Ok(hi << 4 | lo)
-            })
-            .collect()
-    }
-
-    fn nibble((at, c): (usize, u8)) -> Result<u8, String> {
-        match c {
-            b'0'..=b'9' => Ok(c - b'0'),
-            b'a'..=b'f' => Ok(c - b'a' + 10),
-            b'A'..=b'F' => Ok(c - b'A' + 10),
-            _ => Err(format!(
-                "character {at}: '{}' is not a hex digit",
-                c as char
-            )),
+        if nibbles.len() % 2 != 0 {
+            return Err(format!(
+                "odd number of hex digits ({}): the last byte is missing a digit",
+                nibbles.len()
+            ));
         }
+        Ok(nibbles.chunks(2).map(|p| p[0] << 4 | p[1]).collect())
     }
 }
 

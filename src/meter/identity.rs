@@ -6,7 +6,6 @@ use aes_gcm::aes::Aes128;
 use serde::{Deserialize, Serialize};
 
 use crate::cosem::logical_device_name;
-use crate::dlms::codec::hex;
 use crate::dlms::security::{Keys, SystemTitle};
 
 /// One meter's identity.
@@ -92,11 +91,6 @@ fn with_luhn(digits: &str) -> String {
         })
         .sum();
     format!("{digits}{}", (10 - sum % 10) % 10)
-}
-
-/// Formats keys for the manifest.
-pub fn key_hex(key: &[u8; 16]) -> String {
-    hex::encode(key)
 }
 
 #[cfg(test)]

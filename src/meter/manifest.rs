@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use serde::{Deserialize, Serialize};
 
 use super::device::{MANAGEMENT_CLIENT, PUBLIC_CLIENT};
-use super::identity::{key_hex, MeterIdentity};
+use super::identity::MeterIdentity;
 use super::profile::{Management, Profile, Wakeup};
 use crate::dlms::codec::hex;
 
@@ -113,8 +113,8 @@ impl ManifestMeter {
             password,
             ciphered: profile.security.ciphered,
             system_title: hex::encode(&identity.system_title.0),
-            ek: key_hex(&identity.keys.ek),
-            ak: key_hex(&identity.keys.ak),
+            ek: hex::encode(&identity.keys.ek),
+            ak: hex::encode(&identity.keys.ak),
             logical_device_name: String::from_utf8_lossy(&identity.logical_device_name)
                 .into_owned(),
             wakeup: match profile.wakeup {

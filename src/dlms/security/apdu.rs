@@ -7,10 +7,7 @@
 
 use serde::{Serialize, Serializer};
 
-use super::{
-    protect, serialize_hex, unprotect, Keys, SecurityControl, SecurityError, SystemTitle,
-    Unprotected,
-};
+use super::{protect, unprotect, Keys, SecurityControl, SecurityError, SystemTitle, Unprotected};
 use crate::dlms::codec::{
     put_length, put_length_prefixed, Codec, DecodeError, DecodeResult, Reader,
 };
@@ -139,7 +136,7 @@ fn ciphered_tag_for(key: CipheringKey, plain: u8) -> Option<u8> {
 pub struct GloCiphered {
     #[serde(serialize_with = "serialize_tag")]
     pub tag: u8,
-    #[serde(serialize_with = "serialize_hex")]
+    #[serde(serialize_with = "crate::dlms::serde_hex::bytes")]
     pub content: Vec<u8>,
 }
 
@@ -219,9 +216,9 @@ impl Codec for GloCiphered {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GeneralGloCiphering {
     pub key: CipheringKey,
-    #[serde(serialize_with = "serialize_hex")]
+    #[serde(serialize_with = "crate::dlms::serde_hex::bytes")]
     pub system_title: Vec<u8>,
-    #[serde(serialize_with = "serialize_hex")]
+    #[serde(serialize_with = "crate::dlms::serde_hex::bytes")]
     pub content: Vec<u8>,
 }
 

@@ -10,7 +10,7 @@ use aes_gcm::aes::Aes128;
 use aes_gcm::{AeadInPlace, AesGcm, KeyInit};
 use serde::Serialize;
 
-use super::{serialize_hex, Keys, SecurityControl, SecurityError, SystemTitle};
+use super::{Keys, SecurityControl, SecurityError, SystemTitle};
 
 /// AES-128-GCM with a 96-bit IV and a 96-bit tag.
 type Gcm = AesGcm<Aes128, U12, U12>;
@@ -27,7 +27,7 @@ pub const HLS_GMAC_PROOF_LEN: usize = HEADER_LEN + TAG_LEN;
 pub struct Unprotected {
     pub sc: SecurityControl,
     pub invocation_counter: u32,
-    #[serde(serialize_with = "serialize_hex")]
+    #[serde(serialize_with = "crate::dlms::serde_hex::bytes")]
     pub plaintext: Vec<u8>,
 }
 

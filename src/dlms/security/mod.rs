@@ -234,11 +234,6 @@ impl Serialize for SystemTitle {
     }
 }
 
-/// Serializes a byte string as upper-case hex.
-pub(crate) fn serialize_hex<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&hex::encode(bytes))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
