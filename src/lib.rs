@@ -13,3 +13,4 @@ pub mod net;
 pub mod operator;
 pub mod radius;
 pub mod session;
+pub mod time;

@@ -6,10 +6,10 @@
 //! then cancel location); no reanimation during planned maintenance or when the cause is a
 //! credential or SIM state that a reset cannot cure.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Root-cause codes of the outage log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RootCause {
     AaaReject,
@@ -29,7 +29,7 @@ pub enum RootCause {
 }
 
 /// What the head-end should do about it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Remedy {
     /// Nothing to do but wait (maintenance, a forecast passing) and backfill afterwards.
@@ -45,7 +45,7 @@ pub enum Remedy {
 }
 
 /// How the last DLMS attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DlmsAttempt {
     /// The TCP connection was refused or reset: no route to the meter.
@@ -58,7 +58,7 @@ pub enum DlmsAttempt {
 }
 
 /// The data session as the operator reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SessionState {
     /// Signed off the network: no power, or a hardware fault.

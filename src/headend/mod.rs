@@ -2,3 +2,8 @@
 //! and consumes their results.
 
 pub mod diagnosis;
+pub mod fleet;
+pub mod operator_adapter;
+pub mod outage;
+pub mod policy;
+pub mod reading;

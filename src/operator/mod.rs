@@ -21,7 +21,7 @@ pub mod network;
 pub mod ratelimit;
 pub mod sim;
 pub mod sms;
-pub mod time;
+pub use crate::time;
 
 pub use aaa::{AaaRequest, AuthId, AuthOutcome, AuthRequest, InProcessAaa};
 pub use config::OperatorConfig;

@@ -1,4 +1,4 @@
-//! Wall-clock instants for the operator's schedule: Unix milliseconds, passed in by the driver.
+//! Wall-clock instants for schedules (the operator's, the head-end's): Unix milliseconds, passed in by the driver.
 //!
 //! The schedule (15-minute KPI buckets, maintenance windows, SMS validity) lives in calendar time,
 //! so the model takes `Timestamp`s rather than `std::time::Instant`s. Formatting and parsing follow
