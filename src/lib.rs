@@ -13,4 +13,5 @@ pub mod net;
 pub mod operator;
 pub mod radius;
 pub mod session;
+pub mod store;
 pub mod time;
