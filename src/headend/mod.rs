@@ -7,4 +7,5 @@ pub mod operator_adapter;
 pub mod orchestrator;
 pub mod outage;
 pub mod policy;
+pub mod profile_read;
 pub mod reading;
