@@ -352,7 +352,9 @@ impl Headend {
             Err(e) => return self.note(o, now, ActionKind::Escalate, false, e.to_string()),
         };
         let mut evidence = gathered.evidence;
-        evidence.dlms = self.state[meter].last_failure;
+        if let Some(attempt) = self.state[meter].last_failure {
+            super::evidence::apply_dlms(&mut evidence, attempt);
+        }
         let d = diagnose(&evidence);
         let outage = &mut self.outages[o];
         outage.cause = Some(d.cause);
