@@ -37,6 +37,9 @@ pub struct HeadendArgs {
     /// Print the example configuration (every key, its default and meaning) and exit.
     #[arg(long)]
     pub example_config: bool,
+    /// The store, overriding `[store] location`: a SQLite file or postgres://USER@127.0.0.1/DB.
+    #[arg(long)]
+    pub store: Option<String>,
     /// Stop after this many seconds (for tests and demos); default: until interrupted.
     #[arg(long)]
     pub run_for: Option<f64>,
@@ -234,7 +237,7 @@ pub fn run(args: HeadendArgs) -> i32 {
     }
     let path = args.config.expect("clap requires --config");
     match load(&path) {
-        Ok(loaded) => block_on(serve(loaded, false, args.run_for)),
+        Ok(loaded) => block_on(serve(with_store(loaded, args.store), false, args.run_for)),
         Err(message) => {
             eprintln!("reanimator headend: {message}");
             exit::INVALID_INPUT
@@ -249,6 +252,9 @@ pub struct SidecarArgs {
     /// whose `[sidecar]` table says where to listen.
     #[arg(long)]
     pub config: PathBuf,
+    /// The store, overriding `[store] location`.
+    #[arg(long)]
+    pub store: Option<String>,
     /// Stop after this many seconds; default: until interrupted.
     #[arg(long)]
     pub run_for: Option<f64>,
@@ -256,12 +262,19 @@ pub struct SidecarArgs {
 
 pub fn run_sidecar(args: SidecarArgs) -> i32 {
     match load(&args.config) {
-        Ok(loaded) => block_on(serve(loaded, true, args.run_for)),
+        Ok(loaded) => block_on(serve(with_store(loaded, args.store), true, args.run_for)),
         Err(message) => {
             eprintln!("reanimator sidecar: {message}");
             exit::INVALID_INPUT
         }
     }
+}
+
+fn with_store(mut loaded: Loaded, store: Option<String>) -> Loaded {
+    if let Some(location) = store {
+        loaded.config.store.location = location;
+    }
+    loaded
 }
 
 fn block_on(f: impl std::future::Future<Output = Result<(), String>>) -> i32 {
