@@ -183,6 +183,7 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
     }
     let base = path.parent().unwrap_or(Path::new("."));
     config.meters.manifest = base.join(&config.meters.manifest);
+    config.store.location = relative_store(base, &config.store.location);
     let manifest_file = config.meters.manifest.display().to_string();
     let text = std::fs::read_to_string(&config.meters.manifest)
         .map_err(|e| format!("{file}: [meters] manifest: cannot read {manifest_file}: {e}"))?;
@@ -202,6 +203,15 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
         meters,
         access,
     })
+}
+
+/// A SQLite path relative to the configuration file; URLs and absolute paths stay.
+fn relative_store(base: &Path, location: &str) -> String {
+    if location.contains("://") || location == "sqlite::memory:" {
+        return location.to_string();
+    }
+    let path = location.strip_prefix("sqlite:").unwrap_or(location);
+    base.join(path).display().to_string()
 }
 
 impl HeadendConfig {
