@@ -28,6 +28,11 @@ use crate::store::Store;
 /// The example configuration, every key with its default.
 pub const EXAMPLE: &str = include_str!("../../docs/headend.example.toml");
 
+/// The configuration's tables; `REANIMATOR_<TABLE>_<KEY>` overrides a key of one of them.
+const TABLES: [&str; 7] = [
+    "meters", "operator", "listen", "store", "timeouts", "policy", "sidecar",
+];
+
 /// Runs the head-end: read cycles, wake-ups, escalation, reanimation, the outage log.
 #[derive(Debug, Args)]
 pub struct HeadendArgs {
@@ -164,7 +169,7 @@ pub struct Loaded {
 
 /// Reads the configuration and the manifest it names; errors name the file, key and fix.
 pub fn load(path: &Path) -> Result<Loaded, String> {
-    let env = std::env::vars().filter(|(k, _)| k.starts_with(config::ENV_PREFIX));
+    let env = std::env::vars().filter(|(k, _)| config::overrides_one_of(k, &TABLES));
     let mut config: HeadendConfig = config::load(path, env)?;
     let file = path.display();
     config
@@ -407,6 +412,18 @@ mod tests {
         assert_eq!(c.listen.inbound, ListenSection::default().inbound);
         assert_eq!(c.store.location, StoreSection::default().location);
         assert_eq!(c.timeouts.wake_up_ms, TimeoutsSection::default().wake_up_ms);
+        assert_eq!(c.sidecar.listen, SidecarSection::default().listen);
+        assert_eq!(c.sidecar.probe, SidecarSection::default().probe);
+    }
+
+    #[test]
+    fn the_example_configuration_has_every_table() {
+        let example: toml::Table = toml::from_str(EXAMPLE).unwrap();
+        let mut tables: Vec<&str> = example.keys().map(String::as_str).collect();
+        tables.sort();
+        let mut want = TABLES.to_vec();
+        want.sort();
+        assert_eq!(tables, want);
     }
 
     #[test]

@@ -218,11 +218,22 @@ impl Headend {
         s.stored_until = s.stored_until.max(Some(stored_until));
     }
 
-    /// After a restart: an outage the store holds open. Its id stays.
-    pub fn restore_outage(&mut self, outage: Outage) {
+    /// After a restart: an outage the store holds open. Its id stays; the intervals whose
+    /// windows closed while no head-end ran count as missed too.
+    pub fn restore_outage(&mut self, mut outage: Outage) {
         let Some(meter) = self.meter_index(&outage.meter) else {
             return;
         };
+        let oldest_open = self.open_windows.front().copied().unwrap_or(self.due);
+        if self.reads && outage.is_open() && oldest_open > outage.start {
+            let cycle = self.policy.cycle().as_millis() as u64;
+            let closed = oldest_open.since(outage.start).as_millis() as u64;
+            let closed = u32::try_from(closed.div_ceil(cycle)).unwrap_or(u32::MAX);
+            if closed > outage.readings_missed {
+                outage.readings_missed = closed;
+                self.records.push_back(Record::Outage(outage.clone()));
+            }
+        }
         self.next_outage_id = self.next_outage_id.max(outage.id + 1);
         let s = &mut self.state[meter];
         s.missed_cycles = s.missed_cycles.max(outage.readings_missed);

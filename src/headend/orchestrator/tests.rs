@@ -286,4 +286,6 @@ fn restores_open_outages_and_resumes_from_the_stored_interval() {
     assert_eq!(o.id, open.id);
     assert!(o.end.is_some());
     assert_eq!(w2.stored.first().map(|r| r.reading.interval), Some(START));
+    // START's window closed before the restart, START + 15 min's while no head-end ran.
+    assert_eq!((o.readings_missed, o.readings_backfilled), (2, 2), "{o:?}");
 }
