@@ -12,5 +12,6 @@ pub mod meter;
 pub mod net;
 pub mod operator;
 pub mod radius;
+pub mod scenario;
 pub mod session;
 pub mod time;
