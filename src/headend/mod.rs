@@ -4,6 +4,8 @@
 pub mod diagnosis;
 pub mod fleet;
 pub mod operator_adapter;
+pub mod orchestrator;
 pub mod outage;
 pub mod policy;
+pub mod profile_read;
 pub mod reading;

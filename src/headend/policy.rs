@@ -161,7 +161,7 @@ impl Sla {
     /// The class of an incident touching `meters` meters of one cell at once.
     pub fn class_for(&self, meters: usize) -> Option<&IncidentClass> {
         let mut classes: Vec<_> = self.classes.iter().collect();
-        classes.sort_by(|a, b| b.min_meters.cmp(&a.min_meters));
+        classes.sort_by_key(|c| std::cmp::Reverse(c.min_meters));
         classes.into_iter().find(|c| meters >= c.min_meters)
     }
 }

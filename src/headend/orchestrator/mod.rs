@@ -1,0 +1,737 @@
+//! The head-end's policy as a sans-I/O state machine: read cycles and service windows, retries
+//! with backoff, escalation after missed cycles, diagnosis, rate-limited remedies, outages and
+//! backfill. No sockets, no clock, no randomness: the driver (tokio or the simulator) passes `now`.
+//!
+//! Call order, as in quinn-proto: after any `handle_*`, drain [`Headend::poll_action`] (work for
+//! the driver: reads, operator calls) and [`Headend::poll_record`] (what to store), then sleep
+//! until [`Headend::poll_timeout`] and call [`Headend::handle_timeout`]. Every `Action` gets
+//! exactly one answer through the matching `handle_*`.
+//!
+//! Time: interval `n` ends at `n × cycle` (Unix time); its reading is due from then until the
+//! service window closes `window` later. First reads are spread over `spread × window`; failed
+//! reads are retried with doubling backoff while the window is open. A meter whose attempts run
+//! out for `escalate_after` cycles in a row is escalated: the driver gathers the operator's
+//! evidence, the diagnosis decides, and a reset is asked for only when it can cure the cause.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, VecDeque};
+use std::time::Duration;
+
+use super::diagnosis::{diagnose, DlmsAttempt, Remedy};
+use super::fleet::{MeterIx, MeterRef};
+use super::operator_adapter::{AdapterError, CellOutlook, Gathered, OutlookKind, ResetKind};
+use super::outage::{ActionKind, ActionRecord, Outage};
+use super::policy::Policy;
+use super::reading::{Reading, ReadingSource, StoredReading};
+use crate::time::Timestamp;
+
+/// Work for the driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Read the load profile's intervals `[from, to]` (capture times), over a wake-up first for
+    /// wake-up meters. Answer with [`Headend::handle_read`].
+    Read {
+        meter: MeterIx,
+        from: Timestamp,
+        to: Timestamp,
+    },
+    /// Gather the operator's evidence. Answer with [`Headend::handle_gathered`].
+    Escalate { meter: MeterIx },
+    /// Ask the operator for a reset. Answer with [`Headend::handle_reset`].
+    Reset {
+        meter: MeterIx,
+        kind: ResetKind,
+        reason: String,
+    },
+    /// Ask for maintenance and degradations ahead. Answer with [`Headend::handle_outlook`].
+    Outlook {
+        cells: Vec<String>,
+        from: Timestamp,
+        until: Timestamp,
+    },
+}
+
+/// What the driver stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    Readings(Vec<StoredReading>),
+    /// An outage opened or changed: upsert it.
+    Outage(Outage),
+}
+
+/// How a read ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadOutcome {
+    /// The rows the meter returned (possibly none).
+    Read(Vec<Reading>),
+    Failed(ReadFailure),
+}
+
+/// Why a read failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadFailure {
+    /// No connection: refused, reset, or timed out connecting.
+    Unreachable,
+    /// Connected, but the meter's application did not answer.
+    Silent,
+    /// The meter refused the association (keys, password).
+    AuthenticationFailed,
+    /// A wake-up meter did not call back after the SMS.
+    NoWakeUp,
+    /// The answer was malformed or not what was asked.
+    Invalid(String),
+}
+
+impl ReadFailure {
+    fn attempt(&self) -> DlmsAttempt {
+        match self {
+            ReadFailure::Unreachable | ReadFailure::NoWakeUp => DlmsAttempt::Unreachable,
+            ReadFailure::Silent | ReadFailure::Invalid(_) => DlmsAttempt::Silent,
+            ReadFailure::AuthenticationFailed => DlmsAttempt::AuthenticationFailed,
+        }
+    }
+}
+
+/// Per-meter state.
+#[derive(Debug, Default)]
+struct MeterState {
+    /// Newest interval stored.
+    stored_until: Option<Timestamp>,
+    /// Attempts in the current window.
+    attempts: u32,
+    in_flight: bool,
+    /// A read is queued (scheduled or ready).
+    queued: bool,
+    /// Cycles closed in a row with the interval missing.
+    missed_cycles: u32,
+    /// Index into `outages` of the open one.
+    outage: Option<usize>,
+    /// Remedies asked for in the open outage.
+    remedies: u32,
+    escalating: bool,
+    /// The window in which the meter was last escalated (its interval).
+    escalated_for: Option<Timestamp>,
+    /// The diagnosis said a reset cannot cure it: no remedies.
+    hands_off: bool,
+    /// Nor will retries help (a person must act): one attempt per cycle.
+    hopeless: bool,
+    last_failure: Option<DlmsAttempt>,
+    /// A read right after a remedy: it does not count against the window's attempts.
+    after_remedy: bool,
+}
+
+/// The head-end.
+pub struct Headend {
+    policy: Policy,
+    meters: Vec<MeterRef>,
+    state: Vec<MeterState>,
+    /// Whether it reads meters itself (false for the sidecar, which only takes signals).
+    reads: bool,
+    /// The newest interval whose reading is due.
+    due: Timestamp,
+    next_boundary: Timestamp,
+    /// Intervals whose windows have not closed yet, oldest first.
+    open_windows: VecDeque<Timestamp>,
+    scheduled: BTreeSet<(Timestamp, MeterIx)>,
+    /// Due reads: late meters first, then by due time.
+    ready: BinaryHeap<Reverse<(u8, Timestamp, MeterIx)>>,
+    in_flight: usize,
+    /// Remedies waiting for the fleet-wide rate limit.
+    deferred_remedies: VecDeque<MeterIx>,
+    remedy_times: VecDeque<Timestamp>,
+    next_outlook: Timestamp,
+    outages: Vec<Outage>,
+    next_outage_id: u64,
+    actions: VecDeque<Action>,
+    records: VecDeque<Record>,
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+impl Headend {
+    /// A head-end that reads `meters`, starting at `now`.
+    pub fn new(policy: Policy, meters: Vec<MeterRef>, now: Timestamp) -> Self {
+        Self::with_reads(policy, meters, now, true)
+    }
+
+    /// The orchestrator alone (sidecar): no reads of its own, misses come from signals.
+    pub fn sidecar(policy: Policy, meters: Vec<MeterRef>, now: Timestamp) -> Self {
+        Self::with_reads(policy, meters, now, false)
+    }
+
+    fn with_reads(policy: Policy, meters: Vec<MeterRef>, now: Timestamp, reads: bool) -> Self {
+        let cycle = policy.cycle();
+        let due = now.floor(cycle);
+        let state = meters.iter().map(|_| MeterState::default()).collect();
+        let mut h = Headend {
+            policy,
+            meters,
+            state,
+            reads,
+            due,
+            next_boundary: due + cycle,
+            open_windows: VecDeque::new(),
+            scheduled: BTreeSet::new(),
+            ready: BinaryHeap::new(),
+            in_flight: 0,
+            deferred_remedies: VecDeque::new(),
+            remedy_times: VecDeque::new(),
+            next_outlook: now,
+            outages: Vec::new(),
+            next_outage_id: 1,
+            actions: VecDeque::new(),
+            records: VecDeque::new(),
+        };
+        h.start_window(due, now);
+        h
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn meters(&self) -> &[MeterRef] {
+        &self.meters
+    }
+
+    /// The meter with this id.
+    pub fn meter_index(&self, id: &str) -> Option<MeterIx> {
+        self.meters.iter().position(|m| m.id == id)
+    }
+
+    /// Every outage this head-end opened or restored, oldest first.
+    pub fn outages(&self) -> &[Outage] {
+        &self.outages
+    }
+
+    /// After a restart: the newest interval the store holds for a meter.
+    pub fn restore_reading(&mut self, meter: MeterIx, stored_until: Timestamp) {
+        let s = &mut self.state[meter];
+        s.stored_until = s.stored_until.max(Some(stored_until));
+    }
+
+    /// After a restart: an outage the store holds open. Its id stays.
+    pub fn restore_outage(&mut self, outage: Outage) {
+        let Some(meter) = self.meter_index(&outage.meter) else {
+            return;
+        };
+        self.next_outage_id = self.next_outage_id.max(outage.id + 1);
+        let s = &mut self.state[meter];
+        s.missed_cycles = s.missed_cycles.max(outage.readings_missed);
+        s.hands_off = outage.remedy.is_some_and(|r| !curable(r));
+        s.hopeless = outage.remedy.is_some_and(hopeless);
+        s.remedies = outage.actions.iter().filter(|a| is_reset(a.kind)).count() as u32;
+        s.outage = Some(self.outages.len());
+        self.outages.push(outage);
+    }
+
+    /// The next action for the driver.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        if let Some(a) = self.actions.pop_front() {
+            return Some(a);
+        }
+        while self.in_flight < self.policy.concurrency {
+            let Reverse((_, _, meter)) = self.ready.pop()?;
+            if let Some(a) = self.start_read(meter) {
+                return Some(a);
+            }
+        }
+        None
+    }
+
+    /// The next record for the store.
+    pub fn poll_record(&mut self) -> Option<Record> {
+        self.records.pop_front()
+    }
+
+    /// When `handle_timeout` must next be called.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        let mut t = self.next_boundary.min(self.next_outlook);
+        if let Some(interval) = self.open_windows.front() {
+            t = t.min(*interval + self.policy.window());
+        }
+        if let Some((at, _)) = self.scheduled.first() {
+            t = t.min(*at);
+        }
+        if let (false, Some(first)) = (self.deferred_remedies.is_empty(), self.remedy_times.front())
+        {
+            t = t.min(*first + HOUR);
+        }
+        Some(t)
+    }
+
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        while let Some(&interval) = self.open_windows.front() {
+            if interval + self.policy.window() > now {
+                break;
+            }
+            self.open_windows.pop_front();
+            self.close_window(interval, now);
+        }
+        while self.next_boundary <= now {
+            let interval = self.next_boundary;
+            self.next_boundary = interval + self.policy.cycle();
+            self.start_window(interval, now);
+        }
+        while let Some(&(at, meter)) = self.scheduled.first() {
+            if at > now {
+                break;
+            }
+            self.scheduled.remove(&(at, meter));
+            let late = u8::from(self.state[meter].missed_cycles == 0);
+            self.ready.push(Reverse((late, at, meter)));
+        }
+        if now >= self.next_outlook {
+            self.next_outlook = now + HOUR;
+            self.ask_outlook(now);
+        }
+        self.release_deferred_remedies(now);
+    }
+
+    /// The answer to `Action::Read`.
+    pub fn handle_read(&mut self, now: Timestamp, meter: MeterIx, outcome: ReadOutcome) {
+        let s = &mut self.state[meter];
+        if s.in_flight {
+            s.in_flight = false;
+            self.in_flight -= 1;
+        }
+        match outcome {
+            ReadOutcome::Read(rows) => self.delivered(now, meter, rows, ReadingSource::OnTime),
+            ReadOutcome::Failed(why) => self.read_failed(now, meter, why),
+        }
+    }
+
+    /// Readings the meter pushed (Data-Notification).
+    pub fn handle_push(&mut self, now: Timestamp, meter: MeterIx, rows: Vec<Reading>) {
+        self.delivered(now, meter, rows, ReadingSource::Pushed);
+    }
+
+    /// A missing-data signal from another head-end (sidecar): these intervals were not read.
+    pub fn handle_missing(&mut self, now: Timestamp, meter: MeterIx, intervals: &[Timestamp]) {
+        let Some(first) = intervals.iter().min().copied() else {
+            return;
+        };
+        let o = self.open_outage(meter, first, now);
+        self.outages[o].readings_missed += intervals.len() as u32;
+        self.records
+            .push_back(Record::Outage(self.outages[o].clone()));
+        let s = &mut self.state[meter];
+        s.missed_cycles += 1;
+        if s.missed_cycles >= self.policy.escalate_after && !s.escalating && !s.hands_off {
+            self.escalate(meter);
+        }
+    }
+
+    /// Another head-end reports data flowing again for this meter (sidecar).
+    pub fn handle_flowing(&mut self, now: Timestamp, meter: MeterIx, recovered: u32) {
+        if let Some(o) = self.state[meter].outage {
+            self.outages[o].readings_backfilled += recovered;
+        }
+        self.recovered(now, meter);
+    }
+
+    /// The answer to `Action::Escalate`.
+    pub fn handle_gathered(
+        &mut self,
+        now: Timestamp,
+        meter: MeterIx,
+        gathered: Result<Gathered, AdapterError>,
+    ) {
+        self.state[meter].escalating = false;
+        let Some(o) = self.state[meter].outage else {
+            return;
+        };
+        let gathered = match gathered {
+            Ok(g) => g,
+            Err(e) => return self.note(o, now, ActionKind::Escalate, false, e.to_string()),
+        };
+        let mut evidence = gathered.evidence;
+        evidence.dlms = self.state[meter].last_failure;
+        let d = diagnose(&evidence);
+        let outage = &mut self.outages[o];
+        outage.cause = Some(d.cause);
+        outage.remedy = Some(d.remedy);
+        outage.sentence = d.sentence;
+        outage.evidence = gathered.items;
+        let words = format!("asked the operator why; diagnosed {:?}", d.cause);
+        self.note(o, now, ActionKind::Escalate, true, words);
+        self.classify(o);
+        self.state[meter].hands_off = !curable(d.remedy);
+        self.state[meter].hopeless = hopeless(d.remedy);
+        if curable(d.remedy) {
+            self.remedy(now, meter);
+        }
+    }
+
+    /// The answer to `Action::Reset`.
+    pub fn handle_reset(
+        &mut self,
+        now: Timestamp,
+        meter: MeterIx,
+        kind: ResetKind,
+        result: Result<String, AdapterError>,
+    ) {
+        let action = match kind {
+            ResetKind::DataSession => ActionKind::ResetDataSession,
+            ResetKind::CancelLocation => ActionKind::CancelLocation,
+        };
+        let ok = result.is_ok();
+        let words = match result {
+            Ok(reference) => format!("accepted by the operator ({reference})"),
+            Err(e) => format!("refused: {e}"),
+        };
+        if let Some(o) = self.state[meter].outage {
+            self.note(o, now, action, ok, words);
+        }
+        if ok && self.reads {
+            self.state[meter].after_remedy = true;
+            self.schedule(meter, now + self.policy.settle());
+        }
+    }
+
+    /// The answer to `Action::Outlook`: read meters early before a degradation of their cell.
+    pub fn handle_outlook(&mut self, now: Timestamp, outlook: Vec<CellOutlook>) {
+        let ahead = outlook
+            .iter()
+            .filter(|o| o.kind == OutlookKind::Degradation && o.from > now);
+        for o in ahead {
+            let at = (o.from - Duration::from_secs(60)).max(now);
+            for meter in 0..self.meters.len() {
+                if self.meters[meter].cell == o.cell {
+                    self.state[meter].after_remedy = true;
+                    self.schedule(meter, at);
+                }
+            }
+        }
+    }
+
+    fn start_window(&mut self, interval: Timestamp, now: Timestamp) {
+        self.due = interval;
+        self.open_windows.push_back(interval);
+        if !self.reads {
+            return;
+        }
+        let spread = (self.policy.window().as_millis() as f64 * self.policy.spread) as u64;
+        for meter in 0..self.meters.len() {
+            let s = &mut self.state[meter];
+            s.attempts = 0;
+            let slot = Duration::from_millis(spread_slot(meter, spread));
+            self.schedule(meter, (interval + slot).max(now));
+        }
+    }
+
+    fn close_window(&mut self, interval: Timestamp, now: Timestamp) {
+        if !self.reads {
+            return;
+        }
+        for meter in 0..self.meters.len() {
+            if self.state[meter].stored_until >= Some(interval) {
+                continue;
+            }
+            let first = self.first_missing(meter, interval);
+            let o = self.open_outage(meter, first, now);
+            self.outages[o].readings_missed += 1;
+            self.records
+                .push_back(Record::Outage(self.outages[o].clone()));
+            self.state[meter].missed_cycles += 1;
+        }
+    }
+
+    fn first_missing(&self, meter: MeterIx, interval: Timestamp) -> Timestamp {
+        match self.state[meter].stored_until {
+            Some(t) => (t + self.policy.cycle()).min(interval),
+            None => interval,
+        }
+    }
+
+    fn schedule(&mut self, meter: MeterIx, at: Timestamp) {
+        let s = &mut self.state[meter];
+        if s.queued || s.in_flight {
+            return;
+        }
+        s.queued = true;
+        self.scheduled.insert((at, meter));
+    }
+
+    fn start_read(&mut self, meter: MeterIx) -> Option<Action> {
+        let s = &mut self.state[meter];
+        s.queued = false;
+        let extra = std::mem::take(&mut s.after_remedy);
+        if s.stored_until >= Some(self.due) && !extra {
+            return None;
+        }
+        s.in_flight = true;
+        if !extra {
+            s.attempts += 1;
+        }
+        self.in_flight += 1;
+        let horizon = self.due - Duration::from_secs(self.policy.backfill_horizon_secs);
+        let from = match s.stored_until {
+            Some(t) => (t + self.policy.cycle()).max(horizon).min(self.due),
+            None => self.due,
+        };
+        Some(Action::Read {
+            meter,
+            from,
+            to: self.due,
+        })
+    }
+
+    fn delivered(
+        &mut self,
+        now: Timestamp,
+        meter: MeterIx,
+        rows: Vec<Reading>,
+        source: ReadingSource,
+    ) {
+        let before = self.state[meter].stored_until;
+        // Intervals older than the oldest open window were already counted missed.
+        let on_time_from = self.open_windows.front().copied().unwrap_or(self.due);
+        let fresh: Vec<StoredReading> = rows
+            .into_iter()
+            .filter(|r| Some(r.interval) > before)
+            .map(|reading| StoredReading {
+                meter: self.meters[meter].id.clone(),
+                source: match source {
+                    ReadingSource::OnTime if reading.interval < on_time_from => {
+                        ReadingSource::Backfilled
+                    }
+                    other => other,
+                },
+                reading,
+                received_at: now,
+            })
+            .collect();
+        let backfilled = fresh
+            .iter()
+            .filter(|r| r.source == ReadingSource::Backfilled)
+            .count() as u32;
+        if let Some(newest) = fresh.iter().map(|r| r.reading.interval).max() {
+            self.state[meter].stored_until = Some(newest);
+        }
+        if let (Some(o), true) = (self.state[meter].outage, backfilled > 0) {
+            self.outages[o].readings_backfilled += backfilled;
+            let words = format!("{backfilled} readings recovered from the meter's load profile");
+            self.note(o, now, ActionKind::Backfill, true, words);
+        }
+        if !fresh.is_empty() {
+            self.records.push_back(Record::Readings(fresh));
+        }
+        self.recovered(now, meter);
+    }
+
+    fn recovered(&mut self, now: Timestamp, meter: MeterIx) {
+        let s = &mut self.state[meter];
+        s.missed_cycles = 0;
+        s.remedies = 0;
+        s.hands_off = false;
+        s.hopeless = false;
+        s.last_failure = None;
+        if let Some(o) = s.outage.take() {
+            self.outages[o].end = Some(now);
+            self.records
+                .push_back(Record::Outage(self.outages[o].clone()));
+        }
+    }
+
+    fn read_failed(&mut self, now: Timestamp, meter: MeterIx, why: ReadFailure) {
+        let s = &mut self.state[meter];
+        s.last_failure = Some(why.attempt());
+        if let (ReadFailure::NoWakeUp, Some(o)) = (&why, s.outage) {
+            let words = "the meter did not call back after the wake-up SMS".to_string();
+            self.note(o, now, ActionKind::WakeUp, false, words);
+        }
+        let s = &self.state[meter];
+        let doublings = s.attempts.saturating_sub(1).min(10);
+        let retry_at = now + Duration::from_secs(self.policy.retry_backoff_secs << doublings);
+        let attempts = if s.hopeless { 1 } else { self.policy.attempts };
+        if s.attempts < attempts && retry_at < self.due + self.policy.window() {
+            return self.schedule(meter, retry_at);
+        }
+        // This window's attempts are spent: the cycle is failing.
+        let failing = s.missed_cycles + 1;
+        let k = self.policy.escalate_after;
+        let due_escalation = failing >= k
+            && !s.escalating
+            && s.escalated_for != Some(self.due)
+            && (!s.hands_off || failing % k == 0);
+        if due_escalation {
+            let first = self.first_missing(meter, self.due);
+            self.open_outage(meter, first, now);
+            self.escalate(meter);
+        }
+    }
+
+    fn escalate(&mut self, meter: MeterIx) {
+        let s = &mut self.state[meter];
+        s.escalating = true;
+        s.escalated_for = Some(self.due);
+        self.actions.push_back(Action::Escalate { meter });
+    }
+
+    /// Asks for the next reset on the ladder (the diagnosis' remedy, then cancel location).
+    fn remedy(&mut self, now: Timestamp, meter: MeterIx) {
+        let Some(o) = self.state[meter].outage else {
+            return;
+        };
+        if self.state[meter].remedies >= self.policy.remedies_per_outage {
+            return;
+        }
+        if !self.take_remedy_token(now) {
+            if !self.deferred_remedies.contains(&meter) {
+                self.deferred_remedies.push_back(meter);
+            }
+            return;
+        }
+        let s = &mut self.state[meter];
+        let kind = match (s.remedies, self.outages[o].remedy) {
+            (0, Some(Remedy::ResetDataSession)) => ResetKind::DataSession,
+            _ => ResetKind::CancelLocation,
+        };
+        s.remedies += 1;
+        let cause = self.outages[o]
+            .cause
+            .map_or("unknown".into(), |c| format!("{c:?}"));
+        let reason = format!("meter {} silent, diagnosed {cause}", self.meters[meter].id);
+        self.actions.push_back(Action::Reset {
+            meter,
+            kind,
+            reason,
+        });
+    }
+
+    fn take_remedy_token(&mut self, now: Timestamp) -> bool {
+        while self.remedy_times.front().is_some_and(|t| *t + HOUR <= now) {
+            self.remedy_times.pop_front();
+        }
+        if self.remedy_times.len() >= self.policy.remedies_per_hour as usize {
+            return false;
+        }
+        self.remedy_times.push_back(now);
+        true
+    }
+
+    fn release_deferred_remedies(&mut self, now: Timestamp) {
+        while let Some(&meter) = self.deferred_remedies.front() {
+            while self.remedy_times.front().is_some_and(|t| *t + HOUR <= now) {
+                self.remedy_times.pop_front();
+            }
+            if self.remedy_times.len() >= self.policy.remedies_per_hour as usize {
+                return;
+            }
+            self.deferred_remedies.pop_front();
+            self.remedy(now, meter);
+        }
+    }
+
+    fn ask_outlook(&mut self, now: Timestamp) {
+        if !self.reads || self.meters.is_empty() {
+            return;
+        }
+        let cells: BTreeSet<&String> = self.meters.iter().map(|m| &m.cell).collect();
+        self.actions.push_back(Action::Outlook {
+            cells: cells.into_iter().cloned().collect(),
+            from: now,
+            until: now + Duration::from_secs(self.policy.early_read_lead_secs),
+        });
+    }
+
+    /// The meter's open outage, opened now if there is none.
+    fn open_outage(&mut self, meter: MeterIx, start: Timestamp, now: Timestamp) -> usize {
+        if let Some(o) = self.state[meter].outage {
+            return o;
+        }
+        let outage = Outage {
+            id: self.next_outage_id,
+            meter: self.meters[meter].id.clone(),
+            start,
+            detected: now,
+            cause: None,
+            remedy: None,
+            sentence: "The meter has stopped delivering readings; the head-end is finding out why."
+                .into(),
+            evidence: Vec::new(),
+            actions: Vec::new(),
+            end: None,
+            readings_missed: 0,
+            readings_backfilled: 0,
+            sla_class: None,
+        };
+        self.next_outage_id += 1;
+        self.records.push_back(Record::Outage(outage.clone()));
+        self.outages.push(outage);
+        let s = &mut self.state[meter];
+        s.outage = Some(self.outages.len() - 1);
+        s.remedies = 0;
+        self.outages.len() - 1
+    }
+
+    fn note(&mut self, o: usize, at: Timestamp, kind: ActionKind, ok: bool, result: String) {
+        let record = ActionRecord {
+            at,
+            kind,
+            ok,
+            result,
+        };
+        self.outages[o].actions.push(record);
+        self.records
+            .push_back(Record::Outage(self.outages[o].clone()));
+    }
+
+    /// Gives the outage its SLA class from the open outages of the same cell and cause.
+    fn classify(&mut self, o: usize) {
+        let cause = self.outages[o].cause;
+        let Some(m) = self.meter_index(&self.outages[o].meter) else {
+            return;
+        };
+        let cell = &self.meters[m].cell;
+        let same: Vec<usize> = (0..self.meters.len())
+            .filter(|&m| &self.meters[m].cell == cell)
+            .filter_map(|m| self.state[m].outage)
+            .filter(|&x| self.outages[x].cause == cause)
+            .collect();
+        let Some(class) = self
+            .policy
+            .sla
+            .class_for(same.len())
+            .map(|c| c.name.clone())
+        else {
+            return;
+        };
+        for x in same {
+            if self.outages[x].sla_class.as_ref() != Some(&class) {
+                self.outages[x].sla_class = Some(class.clone());
+                self.records
+                    .push_back(Record::Outage(self.outages[x].clone()));
+            }
+        }
+    }
+}
+
+/// Whether a reset may cure what the diagnosis found.
+fn curable(remedy: Remedy) -> bool {
+    matches!(remedy, Remedy::ResetDataSession | Remedy::CancelLocation)
+}
+
+/// Whether only a person can cure it, so retrying within a window is pointless.
+fn hopeless(remedy: Remedy) -> bool {
+    matches!(remedy, Remedy::Report | Remedy::FieldVisit)
+}
+
+fn is_reset(kind: ActionKind) -> bool {
+    matches!(
+        kind,
+        ActionKind::ResetDataSession | ActionKind::CancelLocation
+    )
+}
+
+/// A fixed offset in `[0, spread)` per meter, so a fleet's reads spread evenly over the window.
+fn spread_slot(meter: MeterIx, spread_ms: u64) -> u64 {
+    if spread_ms == 0 {
+        return 0;
+    }
+    (meter as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) % spread_ms
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,289 @@
+//! The policy driven in virtual time against a tiny scripted world: each meter either answers,
+//! or fails until a given reset (or time) cures it.
+
+use std::time::Duration;
+
+use super::*;
+use crate::headend::diagnosis::{AaaVerdict, Evidence, RootCause, SessionState};
+use crate::headend::fleet::ReadMode;
+
+const START: Timestamp = Timestamp::from_secs(1_764_115_200); // 2025-11-26 00:00 UTC
+const MINUTE: Duration = Duration::from_secs(60);
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Fault {
+    Healthy,
+    /// Registered without a data session: a data-session reset cures it.
+    NoSession,
+    /// The utility's RADIUS refuses the SIM: nothing the head-end does cures it.
+    AaaReject,
+    /// Silent until this time (maintenance, power): no reset needed or possible.
+    DownUntil(Timestamp),
+}
+
+struct World {
+    faults: Vec<Fault>,
+    reads: usize,
+    resets: Vec<(MeterIx, ResetKind, Timestamp)>,
+    max_in_flight: usize,
+    stored: Vec<StoredReading>,
+    now: Timestamp,
+}
+
+fn meters(n: usize) -> Vec<MeterRef> {
+    (0..n)
+        .map(|i| MeterRef {
+            id: format!("m{i}"),
+            mode: ReadMode::Direct,
+            iccid: format!("8945{i:015}"),
+            msisdn: format!("+4520{i:06}"),
+            cell: format!("cell-{}", i % 2),
+        })
+        .collect()
+}
+
+fn policy() -> Policy {
+    Policy {
+        escalate_after: 1,
+        ..Policy::default()
+    }
+}
+
+fn rows(from: Timestamp, to: Timestamp) -> Vec<Reading> {
+    let mut t = from;
+    let mut v = Vec::new();
+    while t <= to {
+        v.push(Reading {
+            interval: t,
+            status: 0,
+            import_wh: t.as_millis() / 1000,
+            export_wh: 0,
+        });
+        t = t + Duration::from_secs(900);
+    }
+    v
+}
+
+impl World {
+    fn new(faults: Vec<Fault>) -> Self {
+        World {
+            faults,
+            reads: 0,
+            resets: Vec::new(),
+            max_in_flight: 0,
+            stored: Vec::new(),
+            now: START,
+        }
+    }
+
+    fn evidence(&self, meter: MeterIx, now: Timestamp) -> Gathered {
+        let mut e = Evidence::default();
+        match self.faults[meter] {
+            Fault::NoSession => e.session = Some(SessionState::RegisteredNoSession),
+            Fault::AaaReject => e.aaa = Some((AaaVerdict::Rejected, "01:58".into())),
+            Fault::DownUntil(t) if t > now => e.maintenance_until = Some("later".into()),
+            _ => e.session = Some(SessionState::Up),
+        }
+        Gathered {
+            evidence: e,
+            items: Vec::new(),
+        }
+    }
+
+    /// Runs the head-end until `until`, answering every action at once.
+    fn run(&mut self, h: &mut Headend, until: Timestamp) {
+        let mut in_flight: Vec<(Timestamp, MeterIx, Timestamp, Timestamp)> = Vec::new();
+        let mut now = self.now;
+        loop {
+            self.drain(h, now, &mut in_flight);
+            // Reads take ten seconds.
+            let next_done = in_flight.iter().map(|r| r.0).min();
+            let next = h.poll_timeout().into_iter().chain(next_done).min().unwrap();
+            if next > until {
+                self.now = until;
+                return;
+            }
+            now = next.max(now);
+            let (done, rest): (Vec<_>, Vec<_>) = in_flight.into_iter().partition(|r| r.0 <= now);
+            in_flight = rest;
+            for (_, meter, from, to) in done {
+                let outcome = match self.faults[meter] {
+                    Fault::Healthy => ReadOutcome::Read(rows(from, to)),
+                    Fault::DownUntil(t) if t <= now => ReadOutcome::Read(rows(from, to)),
+                    _ => ReadOutcome::Failed(ReadFailure::Unreachable),
+                };
+                h.handle_read(now, meter, outcome);
+            }
+            h.handle_timeout(now);
+        }
+    }
+
+    fn drain(
+        &mut self,
+        h: &mut Headend,
+        now: Timestamp,
+        in_flight: &mut Vec<(Timestamp, MeterIx, Timestamp, Timestamp)>,
+    ) {
+        loop {
+            while let Some(r) = h.poll_record() {
+                if let Record::Readings(v) = r {
+                    self.stored.extend(v);
+                }
+            }
+            let Some(action) = h.poll_action() else {
+                return;
+            };
+            match action {
+                Action::Read { meter, from, to } => {
+                    self.reads += 1;
+                    in_flight.push((now + Duration::from_secs(10), meter, from, to));
+                    self.max_in_flight = self.max_in_flight.max(in_flight.len());
+                }
+                Action::Escalate { meter } => {
+                    let g = self.evidence(meter, now);
+                    h.handle_gathered(now, meter, Ok(g));
+                }
+                Action::Reset { meter, kind, .. } => {
+                    self.resets.push((meter, kind, now));
+                    if self.faults[meter] == Fault::NoSession && kind == ResetKind::DataSession {
+                        self.faults[meter] = Fault::Healthy;
+                    }
+                    h.handle_reset(now, meter, kind, Ok("op-1".into()));
+                }
+                Action::Outlook { .. } => h.handle_outlook(now, Vec::new()),
+            }
+        }
+    }
+}
+
+#[test]
+fn reads_every_meter_once_per_cycle_when_all_is_well() {
+    let mut h = Headend::new(policy(), meters(50), START);
+    let mut w = World::new(vec![Fault::Healthy; 50]);
+    w.run(&mut h, START + 4 * 15 * MINUTE - Duration::from_secs(1));
+    assert_eq!(w.reads, 50 * 4);
+    assert_eq!(w.stored.len(), 50 * 4);
+    assert!(w.stored.iter().all(|r| r.source == ReadingSource::OnTime));
+    assert!(h.outages().is_empty());
+}
+
+#[test]
+fn never_exceeds_the_concurrency_limit() {
+    let p = Policy {
+        concurrency: 3,
+        spread: 0.0,
+        ..policy()
+    };
+    let mut h = Headend::new(p, meters(20), START);
+    let mut w = World::new(vec![Fault::Healthy; 20]);
+    w.run(&mut h, START + 14 * MINUTE);
+    assert_eq!(w.max_in_flight, 3);
+    assert_eq!(w.stored.len(), 20);
+}
+
+#[test]
+fn reanimates_a_meter_without_data_session_inside_the_same_window() {
+    let mut h = Headend::new(policy(), meters(2), START);
+    let mut w = World::new(vec![Fault::Healthy, Fault::NoSession]);
+    w.run(&mut h, START + 15 * MINUTE - Duration::from_secs(1));
+    assert_eq!(w.resets.len(), 1);
+    assert_eq!(w.resets[0].1, ResetKind::DataSession);
+    let o = &h.outages()[0];
+    assert_eq!(o.cause, Some(RootCause::NoDataSession));
+    assert!(o.end.is_some(), "closed inside the window: {o:?}");
+    assert_eq!(o.readings_missed, 0);
+    assert_eq!(w.stored.len(), 2);
+}
+
+#[test]
+fn never_resets_for_a_radius_reject_and_stops_hammering() {
+    let mut h = Headend::new(policy(), meters(1), START);
+    let mut w = World::new(vec![Fault::AaaReject]);
+    w.run(&mut h, START + 4 * 15 * MINUTE - Duration::from_secs(1));
+    assert!(w.resets.is_empty());
+    let o = &h.outages()[0];
+    assert_eq!(o.cause, Some(RootCause::AaaReject));
+    assert!(o.sentence.contains("01:58"), "{}", o.sentence);
+    assert_eq!(o.readings_missed, 3, "three windows closed");
+    // Three attempts in the first window, then one a cycle.
+    assert_eq!(w.reads, 3 + 3);
+}
+
+#[test]
+fn escalates_only_after_k_missed_cycles() {
+    let p = Policy {
+        escalate_after: 2,
+        ..policy()
+    };
+    let mut h = Headend::new(p, meters(1), START);
+    let mut w = World::new(vec![Fault::NoSession]);
+    w.run(&mut h, START + 15 * MINUTE + MINUTE);
+    assert!(w.resets.is_empty(), "not escalated after one cycle");
+    assert!(h.outages()[0].cause.is_none());
+    assert_eq!(h.outages()[0].detected, START + 15 * MINUTE);
+    w.run(&mut h, START + 30 * MINUTE - Duration::from_secs(1));
+    assert_eq!(w.resets.len(), 1);
+}
+
+#[test]
+fn backfills_what_the_meter_kept_after_maintenance() {
+    let until = START + 61 * MINUTE;
+    let mut h = Headend::new(policy(), meters(1), START);
+    // The first interval is read before the maintenance begins.
+    let mut w = World::new(vec![Fault::Healthy]);
+    w.run(&mut h, START + 10 * MINUTE);
+    w.faults[0] = Fault::DownUntil(until);
+    w.run(&mut h, START + 2 * 60 * MINUTE);
+    assert!(w.resets.is_empty(), "no reset during maintenance");
+    let o = &h.outages()[0];
+    assert_eq!(o.cause, Some(RootCause::PlannedMaintenance));
+    assert_eq!(o.start, START + 15 * MINUTE);
+    assert_eq!(o.readings_missed, 3);
+    assert_eq!(o.readings_backfilled, 3);
+    assert!(o.end.is_some());
+    let mut got: Vec<_> = w.stored.iter().map(|r| r.reading.interval).collect();
+    got.dedup();
+    assert_eq!(
+        got,
+        rows(START, START + 105 * MINUTE)
+            .iter()
+            .map(|r| r.interval)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn holds_remedies_beyond_the_hourly_limit() {
+    let p = Policy {
+        remedies_per_hour: 1,
+        ..policy()
+    };
+    let mut h = Headend::new(p, meters(2), START);
+    let mut w = World::new(vec![Fault::NoSession, Fault::NoSession]);
+    w.run(&mut h, START + 59 * MINUTE);
+    assert_eq!(w.resets.len(), 1);
+    w.run(&mut h, START + 2 * 60 * MINUTE);
+    assert_eq!(w.resets.len(), 2);
+    assert!(w.resets[1].2 >= w.resets[0].2 + Duration::from_secs(3600));
+}
+
+#[test]
+fn restores_open_outages_and_resumes_from_the_stored_interval() {
+    let mut h = Headend::new(policy(), meters(1), START);
+    let mut w = World::new(vec![Fault::AaaReject]);
+    w.run(&mut h, START + 20 * MINUTE);
+    let open = h.outages()[0].clone();
+    assert!(open.is_open());
+    // A new process: the store gives back the outage and the newest stored interval.
+    let now = START + 40 * MINUTE;
+    let mut h2 = Headend::new(policy(), meters(1), now);
+    h2.restore_reading(0, START - 15 * MINUTE);
+    h2.restore_outage(open.clone());
+    let mut w2 = World::new(vec![Fault::Healthy]);
+    w2.now = now;
+    w2.run(&mut h2, now + 10 * MINUTE);
+    let o = &h2.outages()[0];
+    assert_eq!(o.id, open.id);
+    assert!(o.end.is_some());
+    assert_eq!(w2.stored.first().map(|r| r.reading.interval), Some(START));
+}
