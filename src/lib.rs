@@ -14,4 +14,5 @@ pub mod operator;
 pub mod radius;
 pub mod scenario;
 pub mod session;
+pub mod sim;
 pub mod time;
