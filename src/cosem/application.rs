@@ -15,7 +15,7 @@ use crate::session::{AccessContext, CosemServer};
 
 use super::load_profile::{capture_objects, LoadProfile};
 use super::objects::{self, class, Access, Role};
-use super::readings::{LoadModel, INTERVAL_SECS};
+use super::readings::LoadModel;
 
 /// What every meter of one profile shares.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +25,8 @@ pub struct MeterSettings {
     pub convention: DeviationConvention,
     /// Load-profile entries kept (960 = 10 days of 15 minutes).
     pub retention: u32,
+    /// Seconds between load-profile captures.
+    pub capture_period: i64,
     /// Clock drift in parts per million of elapsed time.
     pub clock_drift_ppm: i32,
     /// The three-letter manufacturer flag that opens logical device names.
@@ -86,7 +88,7 @@ impl MeterApplication {
 
     /// Records a power-down `[from, to)`: the profile captured nothing inside it.
     pub fn record_power_down(&mut self, from: i64, to: i64) {
-        let horizon = self.now - self.settings.retention as i64 * INTERVAL_SECS;
+        let horizon = self.now - self.settings.retention as i64 * self.settings.capture_period;
         self.gaps.retain(|(_, end)| *end > horizon);
         self.gaps.push((from, to));
     }
@@ -110,7 +112,8 @@ impl MeterApplication {
         let s = &self.settings;
         LoadProfile {
             model: &self.model,
-            newest: self.model.entry_at_or_before(self.now),
+            newest: self.model.capture_at_or_before(self.now, s.capture_period),
+            period: s.capture_period,
             retention: s.retention,
             utc_offset_minutes: s.utc_offset_minutes,
             convention: s.convention,
@@ -169,7 +172,7 @@ impl MeterApplication {
             (class::PROFILE_GENERIC, _, 3) => {
                 Data::Array(capture_objects().iter().map(|c| c.to_data()).collect())
             }
-            (class::PROFILE_GENERIC, _, 4) => Data::DoubleLongUnsigned(INTERVAL_SECS as u32),
+            (class::PROFILE_GENERIC, _, 4) => Data::DoubleLongUnsigned(self.settings.capture_period as u32),
             (class::PROFILE_GENERIC, _, 5) => Data::Enum(1), // fifo
             (class::PROFILE_GENERIC, _, 6) => capture_objects()[0].to_data(),
             (class::PROFILE_GENERIC, _, 7) => {
@@ -306,6 +309,7 @@ mod tests {
             utc_offset_minutes: 60,
             convention: DeviationConvention::LocalToUtc,
             retention: 960,
+            capture_period: 900,
             clock_drift_ppm: 0,
             manufacturer: *b"RNM",
             auto_connect_mode: 1,

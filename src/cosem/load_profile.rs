@@ -9,7 +9,7 @@ use crate::dlms::xdlms::{
     CaptureObject, DataAccessResult, EntryDescriptor, RangeDescriptor, SelectiveAccess,
 };
 
-use super::readings::{LoadModel, INTERVAL_SECS};
+use super::readings::LoadModel;
 
 /// The columns: clock, profile status, A+, A-.
 pub fn capture_objects() -> [CaptureObject; 4] {
@@ -29,6 +29,8 @@ pub struct LoadProfile<'a> {
     pub model: &'a LoadModel,
     /// Capture time of the newest entry (Unix seconds).
     pub newest: i64,
+    /// Seconds between captures.
+    pub period: i64,
     /// How many entries the meter keeps.
     pub retention: u32,
     pub utc_offset_minutes: i16,
@@ -46,11 +48,11 @@ impl LoadProfile<'_> {
     /// Capture times of the entries kept inside `[from, to]`, oldest first: computed from the
     /// bounds, so a read of one interval does not walk the whole retention.
     fn times_between(&self, from: i64, to: i64) -> impl Iterator<Item = i64> + '_ {
-        let oldest = self.newest - (self.retention as i64 - 1) * INTERVAL_SECS;
-        let first = (from.max(oldest) - oldest + INTERVAL_SECS - 1).div_euclid(INTERVAL_SECS);
-        let last = (to.min(self.newest) - oldest).div_euclid(INTERVAL_SECS);
+        let oldest = self.newest - (self.retention as i64 - 1) * self.period;
+        let first = (from.max(oldest) - oldest + self.period - 1).div_euclid(self.period);
+        let last = (to.min(self.newest) - oldest).div_euclid(self.period);
         (first..=last)
-            .map(move |j| oldest + j * INTERVAL_SECS)
+            .map(move |j| oldest + j * self.period)
             .filter(|t| !self.in_gap(*t))
     }
 
@@ -69,7 +71,7 @@ impl LoadProfile<'_> {
         let after_gap = self
             .gaps
             .iter()
-            .any(|(from, to)| *from < t && t - INTERVAL_SECS < *to);
+            .any(|(from, to)| *from < t && t - self.period < *to);
         [
             Data::OctetString(
                 DateTime::from_unix(t, self.utc_offset_minutes, self.convention).to_bytes(),
@@ -186,6 +188,7 @@ mod tests {
         LoadProfile {
             model,
             newest: NOV_26 + 95 * 900,
+            period: 900,
             retention: 960,
             utc_offset_minutes: 60,
             convention: DeviationConvention::LocalToUtc,

@@ -124,7 +124,12 @@ impl LoadModel {
 
     /// The capture time of the profile entry at or before `t` (interval boundaries in local time).
     pub fn entry_at_or_before(&self, t: i64) -> i64 {
-        t - (t + self.utc_offset_secs).rem_euclid(INTERVAL_SECS)
+        self.capture_at_or_before(t, INTERVAL_SECS)
+    }
+
+    /// The same for a profile captured every `period` seconds.
+    pub fn capture_at_or_before(&self, t: i64, period: i64) -> i64 {
+        t - (t + self.utc_offset_secs).rem_euclid(period)
     }
 }
 

@@ -92,6 +92,7 @@ mod tests {
         LoadProfile {
             model,
             newest: 1_764_115_200,
+            period: 900,
             retention: 96,
             utc_offset_minutes: 60,
             convention: CONVENTION,

@@ -245,6 +245,7 @@ pub fn meter_settings(profile: &Profile, fleet_seed: u64) -> MeterSettings {
         utc_offset_minutes: profile.utc_offset_minutes,
         convention: profile.deviation,
         retention: profile.retention_entries,
+        capture_period: i64::from(profile.capture_period_s),
         clock_drift_ppm: profile.clock_drift_ppm,
         manufacturer: profile.manufacturer,
         auto_connect_mode: if push_destination.is_empty() { 1 } else { 104 },

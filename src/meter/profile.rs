@@ -17,6 +17,8 @@ pub struct Profile {
     pub utc_offset_minutes: i16,
     pub deviation: DeviationConvention,
     pub retention_entries: u32,
+    /// Seconds between load-profile captures (900 in the field; shorter for quick tests).
+    pub capture_period_s: u32,
     pub clock_drift_ppm: i32,
     pub max_pdu: u16,
     pub max_associations: usize,
@@ -116,6 +118,7 @@ struct MeterKeys {
     utc_offset_minutes: i16,
     deviation: String,
     retention_entries: u32,
+    capture_period_s: Option<u32>,
     clock_drift_ppm: i32,
     max_pdu: u16,
     max_associations: usize,
@@ -177,6 +180,8 @@ impl Profile {
                 1..=100_000,
             )
             .map_err(fail)?,
+            capture_period_s: capture_period(raw.meter.capture_period_s.unwrap_or(900))
+                .map_err(fail)?,
             clock_drift_ppm: range(
                 "meter.clock_drift_ppm",
                 raw.meter.clock_drift_ppm,
@@ -195,6 +200,15 @@ impl Profile {
             wakeup: wakeup(raw.wakeup).map_err(fail)?,
         })
     }
+}
+
+fn capture_period(seconds: u32) -> Result<u32, String> {
+    if seconds == 0 || 86_400 % seconds != 0 {
+        return Err(format!(
+            "meter.capture_period_s = {seconds}: must divide a day (e.g. 900, 300, 60)"
+        ));
+    }
+    Ok(seconds)
 }
 
 fn range<T: PartialOrd + std::fmt::Display>(

@@ -93,6 +93,11 @@ impl DlmsClient {
         self.framed.get_ref().peer_addr().ok()
     }
 
+    /// The invocation counter the next ciphered request would use (persist it across sessions).
+    pub fn next_invocation_counter(&self) -> Option<u32> {
+        self.session.next_invocation_counter()
+    }
+
     /// Pushes that arrived on this association while waiting for answers.
     pub fn take_notifications(&mut self) -> Vec<DataNotification> {
         std::mem::take(&mut self.notifications)
