@@ -172,7 +172,9 @@ impl MeterApplication {
             (class::PROFILE_GENERIC, _, 3) => {
                 Data::Array(capture_objects().iter().map(|c| c.to_data()).collect())
             }
-            (class::PROFILE_GENERIC, _, 4) => Data::DoubleLongUnsigned(self.settings.capture_period as u32),
+            (class::PROFILE_GENERIC, _, 4) => {
+                Data::DoubleLongUnsigned(self.settings.capture_period as u32)
+            }
             (class::PROFILE_GENERIC, _, 5) => Data::Enum(1), // fifo
             (class::PROFILE_GENERIC, _, 6) => capture_objects()[0].to_data(),
             (class::PROFILE_GENERIC, _, 7) => {

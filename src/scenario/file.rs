@@ -189,7 +189,11 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
             policy
         }
     };
-    let fleet = fleet(&src, &raw.fleet)?;
+    let mut fleet = fleet(&src, &raw.fleet)?;
+    // The simulated meters capture at the head-end's cycle.
+    for (profile, _) in &mut fleet.profiles {
+        profile.capture_period_s = policy.cycle_secs as u32;
+    }
     let link = link(&src, &raw.link)?;
     let mut faults = Vec::new();
     for f in &raw.faults {

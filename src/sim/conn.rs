@@ -11,17 +11,16 @@ use rand::RngCore;
 use super::{Event, SimMeter, Simulation};
 use crate::dlms::codec::Codec;
 use crate::dlms::data::Data;
+use crate::dlms::security::SystemTitle;
 use crate::dlms::wrapper::WrapperFrame;
 use crate::dlms::xdlms::{DataNotification, GetDataResult};
 use crate::headend::operator_adapter::OperatorAdapter;
 use crate::headend::orchestrator::{ReadFailure, ReadOutcome};
 use crate::headend::profile_read;
-use crate::meter::device::{MANAGEMENT_CLIENT, Refusal};
+use crate::meter::device::{Refusal, MANAGEMENT_CLIENT};
 use crate::meter::profile::{Management, Wakeup};
-use crate::dlms::security::SystemTitle;
 use crate::session::{
-    Authentication, ClientConfig, ClientEvent, ClientSession, Response, SecuritySetup,
-    SessionError,
+    Authentication, ClientConfig, ClientEvent, ClientSession, Response, SecuritySetup, SessionError,
 };
 use crate::time::Timestamp;
 
@@ -116,7 +115,9 @@ impl<A: OperatorAdapter> Simulation<A> {
         let profile = self.plan.fleet.profile(m);
         let accepted = match (routed, handshake) {
             (true, Some(_)) => self.meters[meter as usize].device.accept(profile),
-            _ => Err(Refusal::Unreachable(self.meters[meter as usize].device.modem())),
+            _ => Err(Refusal::Unreachable(
+                self.meters[meter as usize].device.modem(),
+            )),
         };
         match (accepted, handshake) {
             (Ok(()), Some(rtt)) => {
@@ -131,7 +132,9 @@ impl<A: OperatorAdapter> Simulation<A> {
             (Err(Refusal::TooManyAssociations), Some(rtt)) => {
                 self.queue.push(now + rtt, Event::ConnectFailed(c));
             }
-            _ => self.queue.push(now + CONNECT_TIMEOUT, Event::ConnectFailed(c)),
+            _ => self
+                .queue
+                .push(now + CONNECT_TIMEOUT, Event::ConnectFailed(c)),
         }
     }
 
@@ -169,7 +172,12 @@ impl<A: OperatorAdapter> Simulation<A> {
             None => (self.now, self.now),
         };
         let c = self.open_conn(meter, from, to);
-        let push_sap = match &self.plan.fleet.profile(&self.plan.fleet.meters[meter as usize]).wakeup {
+        let push_sap = match &self
+            .plan
+            .fleet
+            .profile(&self.plan.fleet.meters[meter as usize])
+            .wakeup
+        {
             Wakeup::UsuallyDisconnected {
                 push_client_sap, ..
             } => *push_client_sap,
@@ -302,14 +310,19 @@ impl<A: OperatorAdapter> Simulation<A> {
 
     /// Identifies a calling meter by the logical device name it pushed, and reads it.
     fn identify(&mut self, c: ConnRef, mut conn: Conn, apdu: &[u8]) {
-        let name = DataNotification::from_bytes(apdu).ok().and_then(|n| match n.body {
-            Data::Structure(items) => match items.first() {
-                Some(Data::OctetString(name)) => Some(name.clone()),
+        let name = DataNotification::from_bytes(apdu)
+            .ok()
+            .and_then(|n| match n.body {
+                Data::Structure(items) => match items.first() {
+                    Some(Data::OctetString(name)) => Some(name.clone()),
+                    _ => None,
+                },
                 _ => None,
-            },
-            _ => None,
-        });
-        let expected = self.meters[conn.meter as usize].device.app.logical_device_name();
+            });
+        let expected = self.meters[conn.meter as usize]
+            .device
+            .app
+            .logical_device_name();
         let job = match name {
             Some(name) if name == expected => self.meters[conn.meter as usize].wake.take(),
             _ => None,
@@ -336,7 +349,10 @@ impl<A: OperatorAdapter> Simulation<A> {
         let mut done: Option<Option<ReadFailure>> = None;
         let mut rows = None;
         {
-            let client = conn.client.as_mut().expect("pumped connections have a client");
+            let client = conn
+                .client
+                .as_mut()
+                .expect("pumped connections have a client");
             loop {
                 let mut progressed = false;
                 while let Some(apdu) = client.poll_transmit() {
@@ -408,7 +424,10 @@ impl<A: OperatorAdapter> Simulation<A> {
             return;
         };
         let at = self.timestamp(deadline);
-        if conn.timer_at.is_none_or(|armed| at < armed || armed <= self.now) {
+        if conn
+            .timer_at
+            .is_none_or(|armed| at < armed || armed <= self.now)
+        {
             conn.timer_at = Some(at);
             self.queue.push(at, Event::ClientTimer(c));
         }
@@ -443,7 +462,11 @@ impl<A: OperatorAdapter> Simulation<A> {
     /// Closes a connection; the head-end gets its answer if it had none yet.
     fn close(&mut self, c: ConnRef, mut conn: Conn, failure: Option<ReadFailure>) {
         self.release_meter(&mut conn);
-        if let Some(next) = conn.client.as_ref().and_then(|cl| cl.next_invocation_counter()) {
+        if let Some(next) = conn
+            .client
+            .as_ref()
+            .and_then(|cl| cl.next_invocation_counter())
+        {
             let m = &mut self.meters[conn.meter as usize];
             m.client_ic = m.client_ic.max(next);
         }

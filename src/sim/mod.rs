@@ -11,6 +11,8 @@
 mod conn;
 mod link;
 mod queue;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,7 +24,9 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::cosem::MeterSettings;
 use crate::headend::fleet::{MeterIx, MeterRef};
-use crate::headend::operator_adapter::{AdapterError, CellOutlook, Gathered, OperatorAdapter, ResetKind};
+use crate::headend::operator_adapter::{
+    AdapterError, CellOutlook, Gathered, OperatorAdapter, ResetKind,
+};
 use crate::headend::orchestrator::{Action, Headend, ReadFailure, ReadOutcome, Record};
 use crate::headend::outage::Outage;
 use crate::headend::reading::ReadingSource;
@@ -159,9 +163,8 @@ impl Tally {
 
     /// Whether interval `capture` of `meter` reached the store.
     pub fn stored(&self, meter: u32, capture: Timestamp) -> bool {
-        self.slot(capture).is_some_and(|i| {
-            self.bits[meter as usize * self.words + i / 64] & (1 << (i % 64)) != 0
-        })
+        self.slot(capture)
+            .is_some_and(|i| self.bits[meter as usize * self.words + i / 64] & (1 << (i % 64)) != 0)
     }
 }
 
@@ -210,7 +213,6 @@ pub struct Simulation<A> {
     adapter: A,
     meter_refs: Vec<MeterRef>,
     meters: Vec<SimMeter>,
-    settings: Vec<Arc<MeterSettings>>,
     /// Per profile: the same profile with a password the head-end does not know.
     mismatched: Vec<Profile>,
     by_iccid: HashMap<Iccid, u32>,
@@ -286,12 +288,7 @@ impl<A: OperatorAdapter> Simulation<A> {
         let aaa = Arc::new(Mutex::new(aaa));
         let adapter = adapter(net.clone(), aaa.clone());
         let first = plan.truth.captures().next().unwrap_or(start);
-        let tally = Tally::new(
-            meters.len(),
-            first,
-            scenario.end(),
-            scenario.policy.cycle(),
-        );
+        let tally = Tally::new(meters.len(), first, scenario.end(), scenario.policy.cycle());
         let mut sim = Simulation {
             scenario: scenario.clone(),
             seed,
@@ -308,7 +305,6 @@ impl<A: OperatorAdapter> Simulation<A> {
             adapter,
             meter_refs,
             meters,
-            settings,
             mismatched,
             by_iccid,
             conns: Vec::new(),
@@ -460,7 +456,8 @@ impl<A: OperatorAdapter> Simulation<A> {
             return;
         };
         let now = secs(self.now);
-        let profile = &self.plan.fleet.profiles[self.plan.fleet.meters[m as usize].profile as usize];
+        let profile =
+            &self.plan.fleet.profiles[self.plan.fleet.meters[m as usize].profile as usize];
         let meter = &mut self.meters[m as usize];
         let Some(crate::meter::device::WakeAction::CallHeadEnd { push, .. }) =
             meter.device.wake_up(profile, now)
@@ -515,7 +512,8 @@ impl<A: OperatorAdapter> Simulation<A> {
                 let r = ready(self.adapter.gather(&self.meter_refs[meter], now));
                 self.count_call("gather", r.is_ok());
                 let answer = Answer::Gathered(meter, r);
-                self.queue.push(answer_at, Event::Operator(Box::new(answer)));
+                self.queue
+                    .push(answer_at, Event::Operator(Box::new(answer)));
             }
             Action::Reset {
                 meter,
@@ -532,13 +530,15 @@ impl<A: OperatorAdapter> Simulation<A> {
                 };
                 self.count_call(name, r.is_ok());
                 let answer = Answer::Reset(meter, kind, r);
-                self.queue.push(answer_at, Event::Operator(Box::new(answer)));
+                self.queue
+                    .push(answer_at, Event::Operator(Box::new(answer)));
             }
             Action::Outlook { cells, from, until } => {
                 let r = ready(self.adapter.outlook(&cells, from, until));
                 self.count_call("outlook", r.is_ok());
                 let answer = Answer::Outlook(r.unwrap_or_default());
-                self.queue.push(answer_at, Event::Operator(Box::new(answer)));
+                self.queue
+                    .push(answer_at, Event::Operator(Box::new(answer)));
             }
         }
     }
@@ -553,7 +553,11 @@ impl<A: OperatorAdapter> Simulation<A> {
     /// Starts a read: a connection to a direct meter, a wake-up SMS to the others.
     fn start_read(&mut self, meter: u32, from: Timestamp, to: Timestamp) {
         self.stats.reads += 1;
-        if !self.plan.fleet.is_wake_up(&self.plan.fleet.meters[meter as usize]) {
+        if !self
+            .plan
+            .fleet
+            .is_wake_up(&self.plan.fleet.meters[meter as usize])
+        {
             return self.connect(meter, from, to);
         }
         let now = self.now;
@@ -584,7 +588,8 @@ impl<A: OperatorAdapter> Simulation<A> {
                 *self.stats.read_failures.entry(name.into()).or_default() += 1;
             }
         }
-        self.headend.handle_read(self.now, meter as MeterIx, outcome);
+        self.headend
+            .handle_read(self.now, meter as MeterIx, outcome);
     }
 
     /// Tallies what the head-end stores, checking each value against the meter's load model.
@@ -836,7 +841,9 @@ fn secs(t: Timestamp) -> i64 {
 }
 
 /// The value of a future that is ready at once (the in-process adapter's are).
-fn ready<T>(f: impl std::future::Future<Output = Result<T, AdapterError>>) -> Result<T, AdapterError> {
+fn ready<T>(
+    f: impl std::future::Future<Output = Result<T, AdapterError>>,
+) -> Result<T, AdapterError> {
     f.now_or_never().unwrap_or_else(|| {
         Err(AdapterError::Failed(
             "the operator adapter did not answer at once; the simulation needs an in-process adapter"
