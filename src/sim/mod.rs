@@ -9,8 +9,11 @@
 //! loss, resets, HLS challenges) comes from one ChaCha8 generator seeded by the run's seed.
 
 mod conn;
+pub mod html;
 mod link;
 mod queue;
+pub mod report;
+pub mod scorecard;
 #[cfg(test)]
 mod tests;
 
