@@ -54,6 +54,23 @@ impl Timestamp {
         )
     }
 
+    /// `2026-11-26 01:58` in a clock `offset_minutes` east of UTC (the outage log's form).
+    pub fn local_minute(self, offset_minutes: i32) -> String {
+        let secs = (self.0 / 1000) as i64 + i64::from(offset_minutes) * 60;
+        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+        let sod = secs.rem_euclid(86_400);
+        format!(
+            "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+            sod / 3600,
+            sod / 60 % 60
+        )
+    }
+
+    /// `01:58` in that clock.
+    pub fn local_hh_mm(self, offset_minutes: i32) -> String {
+        self.local_minute(offset_minutes)[11..].to_string()
+    }
+
     /// Parses RFC 3339 (`Z` or a `±HH:MM` offset, optional fraction); `None` if malformed or
     /// before the epoch.
     pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {

@@ -85,6 +85,7 @@ fn settings() -> Arc<MeterSettings> {
         utc_offset_minutes: UTC_OFFSET_MINUTES,
         convention: DeviationConvention::LocalToUtc,
         retention: RETENTION,
+        capture_period: 900,
         clock_drift_ppm: 0,
         manufacturer: *b"RNM",
         auto_connect_mode: 1,

@@ -3,6 +3,7 @@
 //! their arguments into output through the pure library.
 
 pub mod bench;
+pub mod config;
 pub mod decode;
 pub mod demo;
 pub mod meters;

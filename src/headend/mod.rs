@@ -6,6 +6,7 @@ pub mod fleet;
 pub mod operator_adapter;
 pub mod orchestrator;
 pub mod outage;
+pub mod outage_log;
 pub mod policy;
 pub mod profile_read;
 pub mod reading;
