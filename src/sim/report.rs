@@ -7,12 +7,19 @@ use std::time::Duration;
 
 use super::scorecard::Scorecard;
 use crate::headend::outage::Outage;
+use crate::headend::outage_log;
+use crate::headend::policy::Sla;
 use crate::scenario::clock::{format_duration, ScenarioClock};
+use crate::time::Timestamp;
 
-/// The outage log in plain language; `cells` maps meter ids to their cells.
+/// The outage log in plain language: each outage as the head-end's log writes it
+/// ([`outage_log::render`]), except that the outages of one cell with one cause and one start
+/// are summed up in one block with the first of them as the example.
 pub fn outage_log(
     outages: &[Outage],
     clock: &ScenarioClock,
+    sla: &Sla,
+    end: Timestamp,
     cell_of: &dyn Fn(&str) -> String,
 ) -> String {
     let mut s = String::new();
@@ -24,102 +31,68 @@ pub fn outage_log(
     let off = clock.utc_offset_minutes.unsigned_abs();
     let _ = writeln!(
         s,
-        "Outage log ({} outages; times in the scenario's clock, UTC{sign}{:02}:{:02})",
+        "Outage log: {} outages; times in the scenario's clock (UTC{sign}{:02}:{:02})\n",
         outages.len(),
         off / 60,
         off % 60
     );
     if outages.is_empty() {
-        s.push_str("\n  No outages.\n");
+        s.push_str("No outages.\n");
         return s;
     }
     let mut groups: BTreeMap<(u64, String, String, String), Vec<&Outage>> = BTreeMap::new();
     for o in outages {
-        let cause = cause_name(o);
         let key = (
             o.start.as_millis(),
             cell_of(&o.meter),
-            cause,
+            cause_name(o),
             o.sentence.clone(),
         );
         groups.entry(key).or_default().push(o);
     }
     let mut ordered: Vec<_> = groups.into_iter().collect();
     ordered.sort_by_key(|((start, ..), members)| (*start, members[0].id));
-    for ((_, cell, cause, sentence), members) in ordered {
-        s.push('\n');
+    let offset = clock.utc_offset_minutes;
+    for ((_, cell, cause, _), members) in ordered {
         let first = members[0];
-        let who = if members.len() == 1 {
-            format!("#{} {} ({cell})", first.id, first.meter)
-        } else {
-            let names: Vec<&str> = members.iter().take(3).map(|o| o.meter.as_str()).collect();
-            let more = members.len().saturating_sub(3);
-            let tail = if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            };
-            format!(
-                "{} meters of {cell} ({}{tail})",
-                members.len(),
-                names.join(", ")
-            )
-        };
-        let detected = span(members.iter().map(|o| o.detected.as_millis()), clock);
+        if members.len() == 1 {
+            s.push_str(&outage_log::render(&[first.clone()], sla, offset, end));
+            continue;
+        }
+        let names: Vec<&str> = members.iter().take(3).map(|o| o.meter.as_str()).collect();
         let ended = if members.iter().all(|o| o.end.is_some()) {
-            let last = members
-                .iter()
-                .filter_map(|o| o.end)
-                .max()
-                .expect("all ended");
-            let ttr = last.since(first.start);
             format!(
-                "ended {} (after {})",
+                "over {}",
                 span(
                     members.iter().filter_map(|o| o.end.map(|e| e.as_millis())),
                     clock
-                ),
-                format_duration(round_minutes(ttr))
+                )
             )
         } else {
-            "still open".to_string()
+            format!(
+                "{} still open",
+                members.iter().filter(|o| o.end.is_none()).count()
+            )
         };
-        let class = first
-            .sla_class
-            .as_deref()
-            .map(|c| format!(" · SLA {c}"))
-            .unwrap_or_default();
-        let _ = writeln!(
-            s,
-            "{who}\n  {cause}{class} · from {} · detected {detected} · {ended}",
-            clock.format(first.start)
-        );
-        let _ = writeln!(s, "  {sentence}");
         let missed: u32 = members.iter().map(|o| o.readings_missed).sum();
         let backfilled: u32 = members.iter().map(|o| o.readings_backfilled).sum();
         let _ = writeln!(
             s,
-            "  {missed} readings missed on time, {backfilled} backfilled from the meters' load profiles."
+            "#{}..#{} {} meters of {cell} ({} and {} more) · {cause} · first missing reading {} · detected {} · {ended}",
+            members.iter().map(|o| o.id).min().unwrap_or(0),
+            members.iter().map(|o| o.id).max().unwrap_or(0),
+            members.len(),
+            names.join(", "),
+            members.len() - names.len(),
+            clock.format(first.start),
+            span(members.iter().map(|o| o.detected.as_millis()), clock),
         );
-        let actions: Vec<String> = first
-            .actions
-            .iter()
-            .map(|a| {
-                format!(
-                    "{} {}{}",
-                    clock.format(a.at),
-                    a.result,
-                    if a.ok { "" } else { " (failed)" }
-                )
-            })
-            .collect();
-        if !actions.is_empty() {
-            let whose = if members.len() > 1 {
-                format!(" ({})", first.meter)
-            } else {
-                String::new()
-            };
-            let _ = writeln!(s, "  Actions{whose}: {}", actions.join("; "));
+        let _ = writeln!(
+            s,
+            "  readings: {missed} missed, {backfilled} recovered from the meters afterwards; the first of them:"
+        );
+        for line in outage_log::render(&[first.clone()], sla, offset, end).lines() {
+            let _ = writeln!(s, "  {line}");
         }
     }
     s
@@ -138,7 +111,7 @@ fn span(times: impl Iterator<Item = u64>, clock: &ScenarioClock) -> String {
     let (Some(lo), Some(hi)) = (v.iter().min(), v.iter().max()) else {
         return "-".into();
     };
-    let t = |ms| clock.format(crate::time::Timestamp(ms));
+    let t = |ms| clock.format(Timestamp(ms));
     if t(*lo) == t(*hi) {
         t(*lo)
     } else {

@@ -3,14 +3,13 @@
 //! detection delay and time to recover, readings completeness after backfill, wasted actions,
 //! operator calls, and SLA figures.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 use super::{RunStats, SimOutcome};
 use crate::headend::diagnosis::RootCause;
 use crate::headend::outage::{ActionKind, Outage};
+use crate::headend::outage_log::sla_verdict;
 use crate::meter::manifest::{meter_id, meter_index};
 use crate::scenario::truth::{Expect, GroundTruth, TrueOutage};
 use crate::time::Timestamp;
@@ -197,11 +196,17 @@ pub fn score(out: &SimOutcome) -> Scorecard {
     let mut explained = vec![false; out.outages.len()];
     let mut in_disturbances = 0;
     for (m, logged) in by_meter.iter().enumerate() {
-        for t in truth.outages_of(m as u32) {
+        let mine = truth.outages_of(m as u32);
+        for (i, t) in mine.iter().enumerate() {
+            // A fault the head-end cures ends, at the latest, where the meter's next one starts.
+            let until = t
+                .end
+                .or(mine.get(i + 1).map(|n| n.start))
+                .unwrap_or(truth.end);
             let hits: Vec<usize> = logged
                 .iter()
                 .copied()
-                .filter(|&o| overlaps_truth(&out.outages[o], t, truth))
+                .filter(|&o| overlaps(&out.outages[o], t.start, until, truth))
                 .collect();
             for &o in &hits {
                 explained[o] = true;
@@ -289,10 +294,6 @@ fn outages_by_meter(outages: &[Outage], meters: usize) -> Vec<Vec<usize>> {
 fn overlaps(d: &Outage, from: Timestamp, until: Timestamp, truth: &GroundTruth) -> bool {
     let d_end = d.end.unwrap_or(truth.end);
     d.start < until + truth.window + truth.cycle && d_end > from - truth.cycle
-}
-
-fn overlaps_truth(d: &Outage, t: &TrueOutage, truth: &GroundTruth) -> bool {
-    overlaps(d, t.start, t.end.unwrap_or(truth.end), truth)
 }
 
 fn matched(outages: &[Outage], t: &TrueOutage, hits: &[usize]) -> Match {
@@ -498,31 +499,13 @@ fn sla(out: &SimOutcome, matches: &[Match]) -> SlaScore {
     let successes: u64 = cells.iter().map(|c| c.setup_successes as u64).sum();
     let mut incidents: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
     for o in &out.outages {
-        let Some(class) = &o.sla_class else { continue };
-        let Some(c) = out
-            .scenario
-            .policy
-            .sla
-            .classes
-            .iter()
-            .find(|c| &c.name == class)
-        else {
+        let Some(v) = sla_verdict(o, &out.scenario.policy.sla, truth.end) else {
             continue;
         };
-        let answered = o
-            .actions
-            .iter()
-            .find(|a| a.kind == ActionKind::Escalate && a.ok)
-            .map(|a| a.at);
-        let e = incidents.entry(class.clone()).or_default();
+        let e = incidents.entry(v.class).or_default();
         e.0 += 1;
-        e.1 += usize::from(
-            answered.is_some_and(|a| a.since(o.start) <= Duration::from_secs(c.response_secs)),
-        );
-        e.2 += usize::from(
-            o.end
-                .is_some_and(|end| end.since(o.start) <= Duration::from_secs(c.mttr_secs)),
-        );
+        e.1 += usize::from(v.response_met == Some(true));
+        e.2 += usize::from(v.repair_met == Some(true));
     }
     SlaScore {
         contract_percent: contract,
