@@ -15,4 +15,5 @@ pub mod radius;
 pub mod scenario;
 pub mod session;
 pub mod sim;
+pub mod store;
 pub mod time;

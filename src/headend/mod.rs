@@ -2,7 +2,9 @@
 //! and consumes their results.
 
 pub mod diagnosis;
+pub mod evidence;
 pub mod fleet;
+pub mod in_process;
 pub mod operator_adapter;
 pub mod orchestrator;
 pub mod outage;

@@ -3,11 +3,17 @@
 //! 3GPP T8 and SIM-platform adapters fit the same trait.
 
 use std::future::Future;
+use std::time::Duration;
 
 use super::diagnosis::Evidence;
 use super::fleet::MeterRef;
 use super::outage::EvidenceItem;
 use crate::time::Timestamp;
+
+/// The text of a wake-up SMS (the simulated meters wake on any text).
+pub const WAKE_UP_TEXT: &str = "WAKEUP";
+/// How long the operator keeps trying to deliver a wake-up SMS.
+pub const WAKE_UP_VALIDITY: Duration = Duration::from_secs(600);
 
 /// A reset the head-end may ask for, gentlest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -4,6 +4,7 @@ pub mod client;
 pub mod fleet;
 pub mod fleet_control;
 pub mod operator_aaa;
+pub mod operator_client;
 pub mod operator_http;
 pub mod operator_meters;
 pub mod radius_udp;

@@ -96,6 +96,37 @@ pub fn bounds(hash: &str) -> Option<Bounds> {
     })
 }
 
+/// A polygon just inside a geohash cell: asking Predictive Connectivity Data for it at the
+/// hash's precision reports exactly that cell. `None` if `hash` is not a geohash.
+pub fn cell_boundary(hash: &str) -> Option<Vec<Point>> {
+    let b = bounds(hash)?;
+    let (dlat, dlon) = ((b.max_lat - b.min_lat) / 4.0, (b.max_lon - b.min_lon) / 4.0);
+    let (s, n, w, e) = (
+        b.min_lat + dlat,
+        b.max_lat - dlat,
+        b.min_lon + dlon,
+        b.max_lon - dlon,
+    );
+    Some(vec![
+        Point {
+            latitude: s,
+            longitude: w,
+        },
+        Point {
+            latitude: s,
+            longitude: e,
+        },
+        Point {
+            latitude: n,
+            longitude: e,
+        },
+        Point {
+            latitude: n,
+            longitude: w,
+        },
+    ])
+}
+
 /// Cell size in degrees (latitude, longitude) at `precision`.
 fn cell_size(precision: usize) -> (f64, f64) {
     let bits = 5 * precision as i32;
@@ -179,6 +210,18 @@ pub fn cells_in_polygon(polygon: &[Point], precision: usize, limit: usize) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cell_boundary_holds_exactly_its_cell() {
+        for hash in ["u3buv8", "u4pruyd", "s"] {
+            let polygon = cell_boundary(hash).unwrap();
+            assert_eq!(
+                cells_in_polygon(&polygon, hash.len(), 10),
+                Some(vec![hash.to_string()])
+            );
+        }
+        assert_eq!(cell_boundary("not a hash"), None);
+    }
 
     #[test]
     fn encodes_public_vectors() {
