@@ -6,10 +6,16 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use std::collections::BTreeMap;
+
 use super::{write_out, Failure};
+use crate::headend::orchestrator::Record;
+use crate::headend::outage::Outage;
+use crate::headend::reading::StoredReading;
 use crate::scenario::{self, Scenario};
 use crate::sim::scorecard::{self, Scorecard};
 use crate::sim::{html, report, SimOutcome};
+use crate::store::{Store, StoreCounts};
 
 /// Arguments of `reanimator sim`.
 #[derive(Debug, clap::Args)]
@@ -86,9 +92,26 @@ pub(crate) fn simulate(
     let started = Instant::now();
     let sim = crate::sim::in_process(scenario, seed)
         .map_err(|e| Failure::invalid_input(e.to_string()))?;
-    let mut sink = |_: &crate::headend::orchestrator::Record| {};
+    let mut store = options
+        .store
+        .as_deref()
+        .map(StoreWriter::open)
+        .transpose()?;
+    let mut failed = None;
+    let mut sink = |record: &Record| {
+        if let (Some(store), None) = (store.as_mut(), &failed) {
+            failed = store.take(record).err();
+        }
+    };
     let outcome = sim.run(&mut sink);
     let took = started.elapsed();
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let stored = match store {
+        Some(store) => Some(store.finish()?),
+        None => None,
+    };
     let card = scorecard::score(&outcome);
     let mut text = String::new();
     text.push_str(&header(&outcome, took));
@@ -97,6 +120,13 @@ pub(crate) fn simulate(
         text.push('\n');
     }
     text.push_str(&report::scorecard_text(&card));
+    if let Some((location, counts)) = stored {
+        text.push_str(&format!(
+            "\nStore: {location}: {} readings, {} outages.\n",
+            report::thousands(counts.readings),
+            counts.outages
+        ));
+    }
     if let Some(path) = &options.report {
         write_file(path, &report::json(&card, &outcome.outages))?;
         text.push_str(&format!("\nJSON report: {}\n", path.display()));
@@ -138,7 +168,11 @@ fn log(o: &SimOutcome) -> String {
     let cell_of = |id: &str| {
         fleet
             .meter_index(id)
-            .map(|i| fleet.cells[fleet.meters[i as usize].cell as usize].id.clone())
+            .map(|i| {
+                fleet.cells[fleet.meters[i as usize].cell as usize]
+                    .id
+                    .clone()
+            })
             .unwrap_or_default()
     };
     report::outage_log(
@@ -166,6 +200,73 @@ fn wrap(text: &str, width: usize) -> String {
         line += word.len();
     }
     out
+}
+
+/// Writes the run's records to a store: readings in large batches, each outage once (its final
+/// version) at the end, since a simulated day is written in one go.
+struct StoreWriter {
+    runtime: tokio::runtime::Runtime,
+    store: Store,
+    readings: Vec<StoredReading>,
+    outages: BTreeMap<u64, Outage>,
+}
+
+const BATCH: usize = 50_000;
+
+impl StoreWriter {
+    fn open(path: &Path) -> Result<StoreWriter, Failure> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Failure::other(e.to_string()))?;
+        let location = path.to_string_lossy().into_owned();
+        let store = runtime
+            .block_on(Store::open(&location))
+            .map_err(|e| Failure::other(e.to_string()))?;
+        Ok(StoreWriter {
+            runtime,
+            store,
+            readings: Vec::new(),
+            outages: BTreeMap::new(),
+        })
+    }
+
+    fn take(&mut self, record: &Record) -> Result<(), Failure> {
+        match record {
+            Record::Readings(r) => {
+                self.readings.extend(r.iter().cloned());
+                if self.readings.len() >= BATCH {
+                    self.flush()?;
+                }
+            }
+            Record::Outage(o) => {
+                self.outages.insert(o.id, o.clone());
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), Failure> {
+        let rows = std::mem::take(&mut self.readings);
+        self.runtime
+            .block_on(self.store.save_readings(&rows))
+            .map_err(|e| Failure::other(e.to_string()))?;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<(String, StoreCounts), Failure> {
+        self.flush()?;
+        for o in self.outages.values() {
+            self.runtime
+                .block_on(self.store.save_outage(o))
+                .map_err(|e| Failure::other(e.to_string()))?;
+        }
+        let counts = self
+            .runtime
+            .block_on(self.store.counts())
+            .map_err(|e| Failure::other(e.to_string()))?;
+        Ok((self.store.location().to_string(), counts))
+    }
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), Failure> {

@@ -234,10 +234,40 @@ impl Scenario {
 }
 
 /// The scenarios shipped in `scenarios/`, embedded so the binary runs anywhere.
-pub const SHIPPED: &[(&str, &str)] = &[(
-    "scenarios/seed-story.toml",
-    include_str!("../../scenarios/seed-story.toml"),
-)];
+pub const SHIPPED: &[(&str, &str)] = &[
+    (
+        "scenarios/seed-story.toml",
+        include_str!("../../scenarios/seed-story.toml"),
+    ),
+    (
+        "scenarios/unplanned-outage.toml",
+        include_str!("../../scenarios/unplanned-outage.toml"),
+    ),
+    (
+        "scenarios/sim-platform.toml",
+        include_str!("../../scenarios/sim-platform.toml"),
+    ),
+    (
+        "scenarios/keys-and-firmware.toml",
+        include_str!("../../scenarios/keys-and-firmware.toml"),
+    ),
+    (
+        "scenarios/radius.toml",
+        include_str!("../../scenarios/radius.toml"),
+    ),
+    (
+        "scenarios/lossy-links.toml",
+        include_str!("../../scenarios/lossy-links.toml"),
+    ),
+    (
+        "scenarios/power-cuts.toml",
+        include_str!("../../scenarios/power-cuts.toml"),
+    ),
+    (
+        "scenarios/forecast.toml",
+        include_str!("../../scenarios/forecast.toml"),
+    ),
+];
 
 /// A shipped scenario by name (`seed-story`).
 pub fn shipped(name: &str) -> Option<Scenario> {

@@ -26,7 +26,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::cosem::MeterSettings;
+use crate::headend::evidence::EvidenceParams;
 use crate::headend::fleet::{MeterIx, MeterRef};
+use crate::headend::in_process::InProcessOperator;
 use crate::headend::operator_adapter::{
     AdapterError, CellOutlook, Gathered, OperatorAdapter, ResetKind,
 };
@@ -36,7 +38,9 @@ use crate::headend::reading::ReadingSource;
 use crate::meter::device::{meter_settings, MeterDevice, Modem};
 use crate::meter::profile::{Management, Profile};
 use crate::operator::aaa::{AaaRequest, AuthId, AuthOutcome};
+use crate::operator::actions::Actor;
 use crate::operator::events::{OperatorEvent, Reachability};
+use crate::operator::ids::TenantId;
 use crate::operator::ids::{CellId, Iccid};
 use crate::operator::network::{MaintenanceRequest, StuckKind};
 use crate::operator::sim::SimStatus;
@@ -828,6 +832,26 @@ fn mismatched(p: &Profile) -> Profile {
         password.push_str("-rotated");
     }
     p
+}
+
+/// A simulation whose head-end talks to the operator through the in-process adapter, acting as
+/// the utility's head-end and reading the embedded RADIUS server's logbook.
+pub fn in_process(
+    scenario: &Scenario,
+    seed: u64,
+) -> Result<Simulation<InProcessOperator>, crate::scenario::ScenarioError> {
+    let params = EvidenceParams {
+        utc_offset_minutes: scenario.policy.utc_offset_minutes,
+        ..EvidenceParams::default()
+    };
+    Simulation::new(scenario, seed, |net, aaa| {
+        let actor = Actor {
+            tenant: TenantId::new("utility").expect("a valid tenant"),
+            principal: "reanimator-headend".into(),
+        };
+        InProcessOperator::new(net, actor, params)
+            .with_logbook(InProcessOperator::embedded_logbook(aaa))
+    })
 }
 
 fn modem_of(r: Reachability) -> Modem {

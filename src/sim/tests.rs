@@ -1,65 +1,4 @@
-use std::future::{ready, Future};
-
 use super::*;
-use crate::headend::fleet::MeterRef;
-use crate::headend::operator_adapter::{CellOutlook, Gathered, OperatorAdapter};
-use crate::operator::actions::Actor;
-use crate::operator::ids::TenantId;
-use crate::operator::network::SmsRequest;
-
-struct Stub(Arc<Mutex<Network>>);
-
-impl OperatorAdapter for Stub {
-    fn gather(
-        &self,
-        _: &MeterRef,
-        _: Timestamp,
-    ) -> impl Future<Output = Result<Gathered, AdapterError>> + Send {
-        ready(Err(AdapterError::Failed("stub".into())))
-    }
-    fn wake_up(
-        &self,
-        m: &MeterRef,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<(), AdapterError>> + Send {
-        let actor = Actor {
-            tenant: TenantId::new("utility").unwrap(),
-            principal: "he".into(),
-        };
-        let req = SmsRequest {
-            text: "WAKEUP".into(),
-            validity: Some(Duration::from_secs(600)),
-            reason: "read".into(),
-        };
-        let r = self.0.lock().unwrap().send_sms(
-            &actor,
-            &Iccid::new(m.iccid.clone()).unwrap(),
-            &req,
-            now,
-        );
-        ready(
-            r.map(|_| ())
-                .map_err(|e| AdapterError::Failed(e.to_string())),
-        )
-    }
-    fn reset(
-        &self,
-        _: &MeterRef,
-        _: ResetKind,
-        _: &str,
-        _: Timestamp,
-    ) -> impl Future<Output = Result<String, AdapterError>> + Send {
-        ready(Err(AdapterError::Failed("stub".into())))
-    }
-    fn outlook(
-        &self,
-        _: &[String],
-        _: Timestamp,
-        _: Timestamp,
-    ) -> impl Future<Output = Result<Vec<CellOutlook>, AdapterError>> + Send {
-        ready(Ok(vec![]))
-    }
-}
 
 #[test]
 fn a_quiet_fleet_is_read_completely() {
@@ -74,7 +13,7 @@ cells = 3
 profiles = { basic = 0.5, secure = 0.3, wakeup = 0.2 }
 "#;
     let s = Scenario::parse("q.toml", text).unwrap();
-    let sim = Simulation::new(&s, 1, |net, _| Stub(net)).unwrap();
+    let sim = in_process(&s, 1).unwrap();
     let out = sim.run(&mut |_| {});
     eprintln!("{:?}", out.stats);
     eprintln!(
@@ -102,9 +41,16 @@ profiles = { basic = 0.85, secure = 0.1, wakeup = 0.05 }
 "#;
     let s = Scenario::parse("b.toml", text).unwrap();
     let t = std::time::Instant::now();
-    let sim = Simulation::new(&s, 1, |net, _| Stub(net)).unwrap();
+    let sim = in_process(&s, 1).unwrap();
     eprintln!("built in {:?}", t.elapsed());
     let out = sim.run(&mut |_| {});
     let took = t.elapsed();
-    eprintln!("{:?} events {} ({:.0}/s) reads {} on time {}", took, out.stats.events, out.stats.events as f64 / took.as_secs_f64(), out.stats.reads, out.tally.on_time);
+    eprintln!(
+        "{:?} events {} ({:.0}/s) reads {} on time {}",
+        took,
+        out.stats.events,
+        out.stats.events as f64 / took.as_secs_f64(),
+        out.stats.reads,
+        out.tally.on_time
+    );
 }
