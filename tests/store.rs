@@ -751,7 +751,7 @@ fn sqlite_loses_nothing_committed_across_kill_9() {
         let started = reported.map_or(0, |r: u64| r + 1);
         let deadline = Instant::now() + Duration::from_secs(20);
         // Kill it mid-write some commits after it resumed; a different moment each round.
-        while let Some(line) = lines.next() {
+        for line in lines.by_ref() {
             if let Some(n) = committed(&line.unwrap()) {
                 reported = Some(n);
                 if n >= started + 20 + round * 7 || Instant::now() > deadline {

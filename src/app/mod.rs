@@ -6,9 +6,11 @@ pub mod bench;
 pub mod config;
 pub mod decode;
 pub mod demo;
+pub mod headend;
 pub mod meters;
 pub mod names;
 pub mod operator;
+pub mod outages;
 pub mod radius;
 pub mod read;
 pub mod sim;
@@ -38,6 +40,12 @@ pub enum Command {
     Radius(radius::RadiusArgs),
     /// The simulated mobile operator: exposure API, SIM API and scenario control over HTTP.
     Operator(operator::OperatorArgs),
+    /// The head-end: 15-minute read cycles, wake-ups, diagnosis, reanimation, the outage log.
+    Headend(headend::HeadendArgs),
+    /// The outage log in plain language (or JSON) from the head-end's store.
+    Outages(outages::OutagesArgs),
+    /// The orchestrator alone, beside another head-end: takes its missing-data signals over HTTP.
+    Sidecar(headend::SidecarArgs),
     /// Explain captured wrapper frames or APDUs given as hex, as text or JSON.
     Decode(decode::DecodeArgs),
     /// The seed story: 1,000 simulated meters over a day with the use case's faults, in virtual
@@ -98,6 +106,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Radius(args) => return exit_code(radius::run(args)),
         Command::Operator(args) => return exit_code(operator::run(args)),
         Command::Bench(args) => return exit_code(bench::run(args)),
+        Command::Headend(args) => return exit_code(headend::run(args)),
+        Command::Sidecar(args) => return exit_code(headend::run_sidecar(args)),
+        Command::Outages(args) => {
+            outages::run(&args, &mut stdout.lock()).map_err(|f| ("outages", f))
+        }
         Command::Decode(args) => decode::run(&args, &mut stdout.lock()).map_err(|f| ("decode", f)),
         Command::Demo(args) => demo::run(&args, &mut stdout.lock()).map_err(|f| ("demo", f)),
         Command::Sim(args) => sim::run(&args, &mut stdout.lock()).map_err(|f| ("sim", f)),

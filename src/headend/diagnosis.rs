@@ -155,6 +155,10 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
         }
         _ => {}
     }
+    // A forecast degradation explains a meter without a working session; it passes by itself.
+    if e.degradation_forecast && e.session != Some(SessionState::Up) && !e.cell_outage {
+        return d(C::AreaDegraded, R::Wait, "The mobile operator forecasts poor radio quality in this meter's area now. Readings will be retried and collected when it improves.".into());
+    }
     match e.session {
         Some(SessionState::Detached) if e.cell_outage => {
             d(C::RadioFailure, R::Wait, "The radio cell that serves this meter is out of service (an unplanned outage at the mobile operator). Nothing to do on the meter: readings will be collected when the cell is back.".into())
@@ -168,7 +172,6 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
             Some(DlmsAttempt::Silent | DlmsAttempt::Unreachable) => d(C::MeterNotResponding, R::FieldVisit, "The mobile network reaches the meter, but the meter's software does not answer. Restart the meter on site or update its firmware.".into()),
             _ => unknown(),
         },
-        None if e.degradation_forecast => d(C::AreaDegraded, R::Wait, "The mobile operator forecasts poor radio quality in this meter's area now. Readings will be retried and collected when it improves.".into()),
         None if e.beyond_check_in => d(C::SilentTimeout, R::CancelLocation, "The meter has been silent for longer than its check-in interval and the operator has no news of it. The head-end asks the operator to make it register again.".into()),
         None => unknown(),
     }

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod fleet;
 pub mod fleet_control;
+pub mod headend;
 pub mod operator_aaa;
 pub mod operator_client;
 pub mod operator_http;

@@ -7,10 +7,13 @@
 //! signal is claimed by whichever insert wins. Without TLS this backend connects only to
 //! loopback addresses and Unix sockets: a password never crosses a network in the clear.
 //!
-//! One connection, reopened on the next call if the server closed it.
+//! One connection. A call that finds it broken (server restarted, backend terminated) fails;
+//! the next call opens a new one. Calls are not retried automatically: whether a write whose
+//! answer was lost committed is unknown, and a claimed signal must not be claimed twice.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Mutex, MutexGuard};
@@ -34,6 +37,8 @@ const DEADLOCK_RETRIES: usize = 3;
 pub struct PgStore {
     config: Config,
     client: Mutex<Client>,
+    /// Set when a call failed in a way that leaves the connection unusable.
+    broken: AtomicBool,
     location: String,
 }
 
@@ -92,6 +97,18 @@ async fn connect(config: &Config) -> Result<Client, tokio_postgres::Error> {
     Ok(client)
 }
 
+/// Anything but an SQL error from a healthy session: I/O, a closed connection, the server
+/// shutting down or terminating the backend (SQLSTATE classes 08 and 57P).
+fn breaks_connection(e: &tokio_postgres::Error) -> bool {
+    match e.as_db_error() {
+        None => true,
+        Some(db) => {
+            let code = db.code().code();
+            code.starts_with("08") || code.starts_with("57P")
+        }
+    }
+}
+
 /// A deadlock or serialization failure: the transaction can simply be run again.
 fn is_retryable(e: &tokio_postgres::Error) -> bool {
     matches!(
@@ -123,6 +140,7 @@ impl PgStore {
         Ok(PgStore {
             config,
             client: Mutex::new(client),
+            broken: AtomicBool::new(false),
             location,
         })
     }
@@ -132,6 +150,9 @@ impl PgStore {
     }
 
     fn failed(&self, op: &'static str, e: &tokio_postgres::Error) -> StoreError {
+        if breaks_connection(e) {
+            self.broken.store(true, Ordering::Relaxed);
+        }
         StoreError::Failed {
             location: self.location.clone(),
             op,
@@ -146,7 +167,7 @@ impl PgStore {
     /// The connection, reopened first if the server closed it.
     async fn client(&self, op: &'static str) -> Result<MutexGuard<'_, Client>, StoreError> {
         let mut client = self.client.lock().await;
-        if client.is_closed() {
+        if client.is_closed() || self.broken.swap(false, Ordering::Relaxed) {
             *client = connect(&self.config)
                 .await
                 .map_err(|e| self.failed(op, &e))?;
@@ -214,19 +235,8 @@ impl PgStore {
         found
             .iter()
             .map(|r| {
-                let row = ReadingRow {
-                    meter: r.try_get(0)?,
-                    interval: r.try_get(1)?,
-                    status: r.try_get(2)?,
-                    import_wh: r.try_get(3)?,
-                    export_wh: r.try_get(4)?,
-                    source: r.try_get(5)?,
-                    received_at: r.try_get(6)?,
-                };
-                Ok(row)
-            })
-            .map(|row: Result<ReadingRow, tokio_postgres::Error>| {
-                row.map_err(|e| self.failed(op, &e))?
+                reading_row(r)
+                    .map_err(|e| self.failed(op, &e))?
                     .into_reading()
                     .map_err(|e| self.row_error(e))
             })
@@ -455,15 +465,7 @@ impl PgStore {
             .map_err(|e| self.failed(op, &e))?;
         let mut out = Vec::with_capacity(found.len());
         for r in &found {
-            let row = (|| {
-                Ok::<_, tokio_postgres::Error>(LogbookRow {
-                    at: r.try_get(0)?,
-                    who: r.try_get(1)?,
-                    subject: r.try_get(2)?,
-                    change: r.try_get(3)?,
-                })
-            })()
-            .map_err(|e| self.failed(op, &e))?;
+            let row = logbook_row(r).map_err(|e| self.failed(op, &e))?;
             out.push(row.into_entry().map_err(|e| self.row_error(e))?);
         }
         Ok(out)
@@ -504,6 +506,27 @@ impl PgStore {
             open_outages: count(2)?,
         })
     }
+}
+
+fn reading_row(r: &Row) -> Result<ReadingRow, tokio_postgres::Error> {
+    Ok(ReadingRow {
+        meter: r.try_get(0)?,
+        interval: r.try_get(1)?,
+        status: r.try_get(2)?,
+        import_wh: r.try_get(3)?,
+        export_wh: r.try_get(4)?,
+        source: r.try_get(5)?,
+        received_at: r.try_get(6)?,
+    })
+}
+
+fn logbook_row(r: &Row) -> Result<LogbookRow, tokio_postgres::Error> {
+    Ok(LogbookRow {
+        at: r.try_get(0)?,
+        who: r.try_get(1)?,
+        subject: r.try_get(2)?,
+        change: r.try_get(3)?,
+    })
 }
 
 fn outage_row(r: &Row) -> Result<OutageRow, tokio_postgres::Error> {

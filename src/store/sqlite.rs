@@ -101,7 +101,9 @@ impl SqliteStore {
             .await
             .map_err(|e| open_error(e.to_string()))?
             .map_err(|f| match f.at(&location, "migrate its schema") {
-                StoreError::Failed { reason, .. } => open_error(reason),
+                StoreError::Failed { reason, .. } => {
+                    open_error(format!("cannot migrate its schema: {reason}"))
+                }
                 other => other,
             })?;
         Ok(SqliteStore {

@@ -251,8 +251,9 @@ fn start_cluster(bin: &Path) -> Result<Server, String> {
     Err(last_error)
 }
 
-/// Stops the cluster and removes its directory once this process has exited. The watchdog is
-/// in a process group of its own, so a Ctrl-C meant for the tests does not take it down first.
+/// Stops the cluster and removes its directory once this process has exited. The watchdog
+/// runs in the background of a shell that exits at once (so it is nobody's zombie), in a
+/// process group of its own, so a Ctrl-C meant for the tests does not take it down first.
 fn watch(bin: &Path, data: &Path, dir: &Path) {
     let stop = if is_root() {
         "runuser -u postgres -- \"$1\" stop -D \"$2\" -m immediate"
@@ -260,10 +261,10 @@ fn watch(bin: &Path, data: &Path, dir: &Path) {
         "\"$1\" stop -D \"$2\" -m immediate"
     };
     let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop} >/dev/null 2>&1; rm -rf \"$3\"",
+        "(while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop}; rm -rf \"$3\") >/dev/null 2>&1 &",
         pid = std::process::id()
     );
-    Command::new("sh")
+    let status = Command::new("sh")
         .arg("-c")
         .arg(script)
         .arg("watchdog")
@@ -274,6 +275,7 @@ fn watch(bin: &Path, data: &Path, dir: &Path) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0)
-        .spawn()
+        .status()
         .expect("sh starts the cluster's watchdog");
+    assert!(status.success(), "the watchdog's shell failed: {status}");
 }

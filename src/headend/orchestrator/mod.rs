@@ -125,8 +125,10 @@ pub struct Headend {
     policy: Policy,
     meters: Vec<MeterRef>,
     state: Vec<MeterState>,
-    /// Whether it reads meters itself (false for the sidecar, which only takes signals).
+    /// Whether it reads meters each cycle (false for the sidecar, which takes signals).
     reads: bool,
+    /// Whether it reads a meter once after a reset to see data flowing (the sidecar's probe).
+    probe: bool,
     /// The newest interval whose reading is due.
     due: Timestamp,
     next_boundary: Timestamp,
@@ -154,9 +156,12 @@ impl Headend {
         Self::with_reads(policy, meters, now, true)
     }
 
-    /// The orchestrator alone (sidecar): no reads of its own, misses come from signals.
-    pub fn sidecar(policy: Policy, meters: Vec<MeterRef>, now: Timestamp) -> Self {
-        Self::with_reads(policy, meters, now, false)
+    /// The orchestrator alone (sidecar): misses come from signals; with `probe`, it reads a
+    /// meter once after a reset to see data flowing.
+    pub fn sidecar(policy: Policy, meters: Vec<MeterRef>, now: Timestamp, probe: bool) -> Self {
+        let mut h = Self::with_reads(policy, meters, now, false);
+        h.probe = probe;
+        h
     }
 
     fn with_reads(policy: Policy, meters: Vec<MeterRef>, now: Timestamp, reads: bool) -> Self {
@@ -168,6 +173,7 @@ impl Headend {
             meters,
             state,
             reads,
+            probe: reads,
             due,
             next_boundary: due + cycle,
             open_windows: VecDeque::new(),
@@ -346,7 +352,9 @@ impl Headend {
             Err(e) => return self.note(o, now, ActionKind::Escalate, false, e.to_string()),
         };
         let mut evidence = gathered.evidence;
-        evidence.dlms = self.state[meter].last_failure;
+        if let Some(attempt) = self.state[meter].last_failure {
+            super::evidence::apply_dlms(&mut evidence, attempt);
+        }
         let d = diagnose(&evidence);
         let outage = &mut self.outages[o];
         outage.cause = Some(d.cause);
@@ -383,7 +391,7 @@ impl Headend {
         if let Some(o) = self.state[meter].outage {
             self.note(o, now, action, ok, words);
         }
-        if ok && self.reads {
+        if ok && self.probe {
             self.state[meter].after_remedy = true;
             self.schedule(meter, now + self.policy.settle());
         }

@@ -9,7 +9,7 @@
 mod auth;
 mod camara;
 mod driver;
-mod error;
+pub mod error;
 mod insights;
 mod openapi;
 mod scenario;
