@@ -163,7 +163,6 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
         Some(SessionState::Detached) if e.cell_outage => {
             d(C::RadioFailure, R::Wait, "The radio cell that serves this meter is out of service (an unplanned outage at the mobile operator). Nothing to do on the meter: readings will be collected when the cell is back.".into())
         }
-        Some(SessionState::Detached) if e.degradation_forecast => d(C::AreaDegraded, R::Wait, "The mobile operator forecast no radio coverage in this meter's area for now, and the meter's cell is down as forecast. Nothing to do: the missing readings will be collected from the meter when coverage returns.".into()),
         Some(SessionState::Detached) => d(C::DeviceDetached, R::FieldVisit, "The meter has signed off the mobile network and shows no network activity, which usually means it lost power or has a hardware fault. Send someone to check the meter's power supply.".into()),
         Some(SessionState::RegisteredNoSession) => d(C::NoDataSession, R::ResetDataSession, "The meter is connected to the mobile network but has no data connection. Resetting its data session through the operator usually brings it back; the head-end does this automatically.".into()),
         Some(SessionState::Stale) => d(C::StaleSession, R::ResetDataSession, "The meter's data connection is open but passes no traffic. Resetting its data session through the operator usually brings it back; the head-end does this automatically.".into()),

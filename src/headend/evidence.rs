@@ -12,7 +12,7 @@
 //! | AAA verdicts | the latest (accept, reject, timeout); "since" is the first of its run |
 //! | credential logbook | the last change of the rejected user at or before the first reject |
 //! | maintenance windows | one covering now on the meter's cell gives `maintenance_until` |
-//! | cell serving | not serving and neither maintenance nor a no-connectivity forecast explains it: `cell_outage` |
+//! | cell serving | not serving and no maintenance: `cell_outage` (the head-end clears it when it was told of a degradation before it began: a forecast come true) |
 //! | forecasts (MC, NC) | one covering now, when no maintenance explains it: `degradation_forecast` (a marginal one not for a detached modem: it fails set-ups, it does not detach) |
 //! | last network activity | older than [`EvidenceParams::check_in`]: `beyond_check_in` |
 //! | set-up KPI | an evidence line only |
@@ -82,8 +82,8 @@ pub fn assemble(
         a.logbook(&r.logbook, &first_reject);
     }
     let maintenance = a.maintenance(cell, &r.maintenance);
-    let forecast_down = a.forecasts(cell, &r.forecasts, maintenance);
-    a.cell(r.cell.as_ref(), maintenance || forecast_down);
+    a.cell(r.cell.as_ref(), maintenance);
+    a.forecasts(cell, &r.forecasts, maintenance);
     a.reachability(r.reachability.as_ref());
     a.kpi(r.kpi.as_ref());
     a.items.sort_by_key(|i| i.at);
@@ -473,9 +473,8 @@ impl Assembly<'_> {
         !covering.is_empty()
     }
 
-    /// `explained`: announced maintenance or a forecast of no connectivity covers the cell now.
-    fn cell(&mut self, cell: Option<&CellRecord>, explained: bool) {
-        let Some(c) = cell.filter(|c| !c.serving && !explained) else {
+    fn cell(&mut self, cell: Option<&CellRecord>, maintenance: bool) {
+        let Some(c) = cell.filter(|c| !c.serving && !maintenance) else {
             return;
         };
         self.evidence.cell_outage = true;
@@ -486,18 +485,15 @@ impl Assembly<'_> {
         self.item("cell", self.now, line);
     }
 
-    /// Returns whether a forecast of no connectivity covers now (the cell is down as forecast).
-    fn forecasts(&mut self, cell: &str, forecasts: &[ForecastRecord], maintenance: bool) -> bool {
+    fn forecasts(&mut self, cell: &str, forecasts: &[ForecastRecord], maintenance: bool) {
         if maintenance {
-            return false; // the maintenance is what the forecast shows
+            return; // the maintenance is what the forecast shows
         }
         let now = self.now;
-        let mut down = false;
         for f in merge_forecasts(forecasts) {
             if !(f.from <= now && now < f.until) {
                 continue;
             }
-            down |= f.level == ForecastLevel::None;
             // Marginal coverage fails session set-ups now and then; it does not detach a modem.
             let detached = self.evidence.session == Some(SessionState::Detached);
             if f.level == ForecastLevel::None || !detached {
@@ -514,7 +510,6 @@ impl Assembly<'_> {
             );
             self.item("forecast", f.from, line);
         }
-        down
     }
 
     fn reachability(&mut self, reach: Option<&ReachabilityRecord>) {

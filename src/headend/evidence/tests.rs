@@ -261,21 +261,6 @@ fn each_root_cause_follows_from_its_records() {
             C::RadioFailure,
         ),
         (
-            "detached, its cell down as forecast (no connectivity)",
-            with(|r| {
-                r.cell.as_mut().unwrap().serving = false;
-                r.session = Some(session(P::Detached, "02:00"));
-                r.reachability = Some(reach(Reach::Unreachable, "02:00", Some("NO_COVERAGE")));
-                r.forecasts = vec![ForecastRecord {
-                    from: at("02:00"),
-                    until: at("03:00"),
-                    level: ForecastLevel::None,
-                }];
-            }),
-            None,
-            C::AreaDegraded,
-        ),
-        (
             "detached in a cell forecast marginal: the meter, not the area",
             with(|r| {
                 r.session = Some(session(P::Detached, "02:00"));

@@ -142,6 +142,8 @@ pub struct Headend {
     deferred_remedies: VecDeque<MeterIx>,
     remedy_times: VecDeque<Timestamp>,
     next_outlook: Timestamp,
+    /// Degradations the operator announced before they began.
+    forecasts: Vec<CellOutlook>,
     outages: Vec<Outage>,
     next_outage_id: u64,
     actions: VecDeque<Action>,
@@ -183,6 +185,7 @@ impl Headend {
             deferred_remedies: VecDeque::new(),
             remedy_times: VecDeque::new(),
             next_outlook: now,
+            forecasts: Vec::new(),
             outages: Vec::new(),
             next_outage_id: 1,
             actions: VecDeque::new(),
@@ -355,6 +358,11 @@ impl Headend {
         if let Some(attempt) = self.state[meter].last_failure {
             super::evidence::apply_dlms(&mut evidence, attempt);
         }
+        if self.forecast_come_true(meter, now) {
+            // The operator's forecast (NC) shows an outage too; announced ahead, it is the area.
+            evidence.degradation_forecast = true;
+            evidence.cell_outage = false;
+        }
         let d = diagnose(&evidence);
         let outage = &mut self.outages[o];
         outage.cause = Some(d.cause);
@@ -402,6 +410,12 @@ impl Headend {
         let ahead = outlook
             .iter()
             .filter(|o| o.kind == OutlookKind::Degradation && o.from > now);
+        self.forecasts.retain(|f| f.until > now);
+        for o in ahead.clone() {
+            if !self.forecasts.contains(o) {
+                self.forecasts.push(o.clone());
+            }
+        }
         for o in ahead {
             let at = (o.from - Duration::from_secs(60)).max(now);
             for meter in 0..self.meters.len() {
@@ -411,6 +425,14 @@ impl Headend {
                 }
             }
         }
+    }
+
+    /// Whether a degradation of the meter's cell, announced before it began, covers now.
+    fn forecast_come_true(&self, meter: MeterIx, now: Timestamp) -> bool {
+        let cell = &self.meters[meter].cell;
+        self.forecasts
+            .iter()
+            .any(|f| &f.cell == cell && f.from <= now && now < f.until)
     }
 
     fn start_window(&mut self, interval: Timestamp, now: Timestamp) {

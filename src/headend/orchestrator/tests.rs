@@ -287,3 +287,38 @@ fn restores_open_outages_and_resumes_from_the_stored_interval() {
     assert!(o.end.is_some());
     assert_eq!(w2.stored.first().map(|r| r.reading.interval), Some(START));
 }
+
+#[test]
+fn a_degradation_announced_ahead_is_the_area_not_an_unplanned_outage() {
+    // What the operator's records say about a detached meter whose cell is down while its
+    // connectivity forecast says NC: the same for a forecast come true and for an outage.
+    let evidence = Evidence {
+        session: Some(SessionState::Detached),
+        cell_outage: true,
+        degradation_forecast: true,
+        ..Evidence::default()
+    };
+    let cause = |told_ahead: bool| {
+        let mut h = Headend::sidecar(policy(), meters(1), START, false);
+        let at = START + 60 * MINUTE;
+        if told_ahead {
+            let ahead = CellOutlook {
+                cell: "cell-0".into(),
+                from: at,
+                until: at + 120 * MINUTE,
+                kind: OutlookKind::Degradation,
+            };
+            h.handle_outlook(START, vec![ahead]);
+        }
+        let now = at + 15 * MINUTE;
+        h.handle_missing(now, 0, &[at]);
+        let gathered = Gathered {
+            evidence: evidence.clone(),
+            items: Vec::new(),
+        };
+        h.handle_gathered(now, 0, Ok(gathered));
+        h.outages()[0].cause
+    };
+    assert_eq!(cause(true), Some(RootCause::AreaDegraded));
+    assert_eq!(cause(false), Some(RootCause::RadioFailure));
+}
