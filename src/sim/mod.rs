@@ -754,7 +754,7 @@ impl<A: OperatorAdapter> Simulation<A> {
                 net.inject_power_loss(&iccid, now)
             }
             FaultKind::PowerLoss => {
-                meter.device.set_modem(Modem::Detached, secs(now));
+                meter.device.restore_power(secs(now));
                 net.inject_power_restore(&iccid, now)
             }
             FaultKind::SimDeactivated => {
