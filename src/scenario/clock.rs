@@ -86,39 +86,39 @@ fn time_help() -> String {
     "a time is \"HH:MM\" (the start day), \"day N HH:MM\" (N = 1 is the start day) or an RFC 3339 date-time such as \"2026-11-26T01:58:00+01:00\"".into()
 }
 
-/// Parses a duration: digits with a unit, one or more (`"90s"`, `"15m"`, `"2h"`, `"1d"`,
-/// `"1h30m"`).
+/// Parses a duration: digits with a unit, one or more (`"300ms"`, `"90s"`, `"15m"`, `"2h"`,
+/// `"1d"`, `"1h30m"`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let help = || {
-        format!("`{text}` is not a duration; write digits with a unit s, m, h or d, e.g. \"90s\", \"15m\", \"1h30m\", \"2d\"")
+        format!("`{text}` is not a duration; write digits with a unit ms, s, m, h or d, e.g. \"300ms\", \"90s\", \"15m\", \"1h30m\", \"2d\"")
     };
     let mut total: u64 = 0;
-    let mut digits = String::new();
-    let mut any = false;
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            _ => return Err(help()),
-        };
-        let n: u64 = digits.parse().map_err(|_| help())?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(help)?;
-        digits.clear();
-        any = true;
-    }
-    if !digits.is_empty() || !any {
+    let mut rest = text.trim();
+    if rest.is_empty() {
         return Err(help());
     }
-    Ok(Duration::from_secs(total))
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let units = rest[digits..]
+            .bytes()
+            .take_while(u8::is_ascii_alphabetic)
+            .count();
+        let n: u64 = rest[..digits].parse().map_err(|_| help())?;
+        let millis = match &rest[digits..digits + units] {
+            "ms" => 1,
+            "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => return Err(help()),
+        };
+        total = n
+            .checked_mul(millis)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(help)?;
+        rest = &rest[digits + units..];
+    }
+    Ok(Duration::from_millis(total))
 }
 
 /// `"1h30m"`, `"15m"`, `"2d"`: the shortest form of a whole number of seconds.
@@ -184,13 +184,19 @@ mod tests {
 
     #[test]
     fn can_round_trip_durations() {
-        for (text, secs) in [("90s", 90), ("15m", 900), ("1h30m", 5400), ("2d", 172_800)] {
+        for (text, ms) in [
+            ("300ms", 300),
+            ("90s", 90_000),
+            ("15m", 900_000),
+            ("1h30m", 5_400_000),
+            ("2d", 172_800_000),
+        ] {
             let d = parse_duration(text).unwrap();
-            assert_eq!(d.as_secs(), secs, "{text}");
+            assert_eq!(d.as_millis(), ms, "{text}");
         }
         assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
         assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
-        for bad in ["", "15", "m", "1x", "1h 30m", "-5m"] {
+        for bad in ["", "15", "m", "1x", "1h 30m", "-5m", "5mm"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
