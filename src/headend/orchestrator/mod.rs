@@ -118,6 +118,8 @@ struct MeterState {
     last_failure: Option<DlmsAttempt>,
     /// A read right after a remedy: it does not count against the window's attempts.
     after_remedy: bool,
+    /// Read by then, before a forecast degradation of the meter's cell.
+    early_read: Option<Timestamp>,
 }
 
 /// The head-end.
@@ -411,17 +413,32 @@ impl Headend {
             .iter()
             .filter(|o| o.kind == OutlookKind::Degradation && o.from > now);
         self.forecasts.retain(|f| f.until > now);
-        for o in ahead.clone() {
-            if !self.forecasts.contains(o) {
-                self.forecasts.push(o.clone());
+        for o in outlook
+            .iter()
+            .filter(|o| o.kind == OutlookKind::Degradation)
+        {
+            let known = self
+                .forecasts
+                .iter_mut()
+                .find(|f| f.cell == o.cell && f.from <= o.until && o.from <= f.until);
+            match known {
+                // The same degradation seen again, now under way: it stays a forecast.
+                Some(f) => {
+                    f.from = f.from.min(o.from);
+                    f.until = f.until.max(o.until);
+                }
+                None if o.from > now => self.forecasts.push(o.clone()),
+                None => {} // first seen under way: an unplanned outage looks the same
             }
         }
         for o in ahead {
-            let at = (o.from - Duration::from_secs(60)).max(now);
+            // Taken at the window that holds it: a read scheduled now, hours ahead, would stand
+            // in for (and so block) every normal read until then.
+            let at = o.from - Duration::from_secs(60);
             for meter in 0..self.meters.len() {
                 if self.meters[meter].cell == o.cell {
-                    self.state[meter].after_remedy = true;
-                    self.schedule(meter, at);
+                    let s = &mut self.state[meter];
+                    s.early_read = Some(s.early_read.map_or(at, |e| e.min(at)));
                 }
             }
         }
@@ -446,7 +463,14 @@ impl Headend {
             let s = &mut self.state[meter];
             s.attempts = 0;
             let slot = Duration::from_millis(spread_slot(meter, spread));
-            self.schedule(meter, (interval + slot).max(now));
+            let mut at = (interval + slot).max(now);
+            let cycle_end = interval + self.policy.cycle();
+            if let Some(early) = s.early_read.filter(|e| *e < cycle_end) {
+                // A degradation of its cell is forecast: read it before the area goes dark.
+                at = at.min(early.max(now));
+                s.early_read = None;
+            }
+            self.schedule(meter, at);
         }
     }
 
@@ -662,7 +686,9 @@ impl Headend {
         self.actions.push_back(Action::Outlook {
             cells: cells.into_iter().cloned().collect(),
             from: now,
-            until: now + Duration::from_secs(self.policy.early_read_lead_secs),
+            // An hour more than the lead: asked hourly, a degradation starting right at the
+            // lead's end is still seen ahead, by the query before.
+            until: now + Duration::from_secs(self.policy.early_read_lead_secs) + HOUR,
         });
     }
 
