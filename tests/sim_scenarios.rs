@@ -92,8 +92,8 @@ fn power_cuts_and_stuck_modems() {
     let card = passes("power-cuts");
     assert_eq!(count(&card, "DEVICE_DETACHED"), 7);
     assert_eq!(count(&card, "NO_DATA_SESSION"), 4);
-    // Two hours of 4 meters and the last six of 3 meters were never captured.
-    assert_eq!(card.readings.lost_on_meter, 4 * 9 + 3 * 23);
+    // 10:00 to 12:00 of four meters and 18:00 to 23:45 of three were never captured.
+    assert_eq!(card.readings.lost_on_meter, 4 * 9 + 3 * 24);
 }
 
 #[test]
