@@ -18,6 +18,7 @@ use crate::headend::operator_adapter::OperatorAdapter;
 use crate::headend::orchestrator::{ReadFailure, ReadOutcome};
 use crate::headend::profile_read;
 use crate::meter::device::{Refusal, MANAGEMENT_CLIENT};
+use crate::meter::identity::{MeterIdentity, Sim};
 use crate::meter::profile::{Management, Wakeup};
 use crate::session::{
     Authentication, ClientConfig, ClientEvent, ClientSession, Response, SecuritySetup, SessionError,
@@ -145,8 +146,8 @@ impl<A: OperatorAdapter> Simulation<A> {
         if m.device.modem() != crate::meter::device::Modem::Online {
             return false;
         }
-        let iccid = m.iccid.clone();
-        self.net().handle_traffic(&iccid, octets, now).is_ok()
+        let mut net = self.net.lock().unwrap_or_else(|e| e.into_inner());
+        net.handle_traffic(&m.iccid, octets, now).is_ok()
     }
 
     /// TCP is up: the head-end associates.
@@ -279,7 +280,20 @@ impl<A: OperatorAdapter> Simulation<A> {
     ) -> crate::session::ServerSession {
         let fm = &self.plan.fleet.meters[meter as usize];
         let sim: &SimMeter = &self.meters[meter as usize];
-        let mut identity = self.plan.fleet.identity(fm);
+        // The session needs only the title and the keys: derived once, when the world was built.
+        let mut identity = MeterIdentity {
+            index: meter,
+            serial: fm.serial,
+            logical_device_name: Vec::new(),
+            system_title: sim.title,
+            keys: sim.keys.clone(),
+            sim: Sim {
+                iccid: String::new(),
+                imsi: String::new(),
+                msisdn: String::new(),
+            },
+            cell: String::new(),
+        };
         let profile = if sim.keys_mismatch {
             identity.keys.ek.iter_mut().for_each(|b| *b ^= 0x5A);
             identity.keys.ak.iter_mut().for_each(|b| *b ^= 0xA5);
@@ -499,7 +513,7 @@ impl<A: OperatorAdapter> Simulation<A> {
         let needs_keys = profile.security.ciphered || authentication == Authentication::HighGmac;
         let security = needs_keys.then(|| SecuritySetup {
             system_title: HEADEND_TITLE,
-            keys: self.plan.fleet.identity(fm).keys,
+            keys: self.meters[meter as usize].keys.clone(),
             invocation_counter: self.meters[meter as usize].client_ic,
         });
         let mut challenge = Vec::new();

@@ -26,6 +26,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::cosem::MeterSettings;
+use crate::dlms::security::{Keys, SystemTitle};
 use crate::headend::evidence::EvidenceParams;
 use crate::headend::fleet::{MeterIx, MeterRef};
 use crate::headend::in_process::InProcessOperator;
@@ -90,6 +91,9 @@ struct WakeJob {
 /// One simulated meter: the device and what the links and faults do to it.
 struct SimMeter {
     device: MeterDevice,
+    /// The meter's system title and keys (the head-end holds the same, from the manifest).
+    title: SystemTitle,
+    keys: Keys,
     iccid: Iccid,
     reach: Reachability,
     /// The head-end's next invocation counter towards this meter (ciphered associations).
@@ -271,8 +275,11 @@ impl<A: OperatorAdapter> Simulation<A> {
                 let mut device =
                     MeterDevice::new(m.index, m.serial, settings[m.profile as usize].clone());
                 device.set_modem(Modem::Detached, start_secs);
+                let identity = plan.fleet.identity(m);
                 SimMeter {
                     device,
+                    title: identity.system_title,
+                    keys: identity.keys,
                     iccid: entry.iccid.clone(),
                     reach: Reachability::Disconnected,
                     client_ic: 1,
