@@ -197,3 +197,23 @@ fn bare_reads(n: u32) -> (u64, Duration) {
     }
     (done, started.elapsed())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bench_scenarios_parse_and_scale() {
+        for (file, text) in [DAY, WEEK] {
+            let mut s = Scenario::parse(file, text).unwrap_or_else(|e| panic!("{e}"));
+            resize(&mut s, 500);
+            assert_eq!(s.fleet.meters, 500);
+            s.plan(s.seed).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    #[test]
+    fn bare_reads_complete() {
+        assert_eq!(bare_reads(20).0, 20);
+    }
+}
