@@ -133,13 +133,15 @@ fn timeline(
     let bucket = |t: Timestamp| (t.as_millis().saturating_sub(start.as_millis()) / step) as usize;
     for m in &c.matches {
         let to = m.end.or(m.recovered).unwrap_or(end);
-        for b in bucket(m.start)..bucket(to).min(n) {
-            truth[b] += 1;
+        let (from, to) = (bucket(m.start).min(n), bucket(to).min(n));
+        for slot in &mut truth[from..to.max(from)] {
+            *slot += 1;
         }
     }
     for o in outages {
-        for b in bucket(o.start)..bucket(o.end.unwrap_or(end)).min(n) {
-            logged[b] += 1;
+        let (from, to) = (bucket(o.start).min(n), bucket(o.end.unwrap_or(end)).min(n));
+        for slot in &mut logged[from..to.max(from)] {
+            *slot += 1;
         }
     }
     let max = truth

@@ -56,7 +56,12 @@ pub fn outage_log(
     for ((_, cell, cause, _), members) in ordered {
         let first = members[0];
         if members.len() == 1 {
-            s.push_str(&outage_log::render(&[first.clone()], sla, offset, end));
+            s.push_str(&outage_log::render(
+                std::slice::from_ref(first),
+                sla,
+                offset,
+                end,
+            ));
             continue;
         }
         let names: Vec<&str> = members.iter().take(3).map(|o| o.meter.as_str()).collect();
@@ -91,7 +96,7 @@ pub fn outage_log(
             s,
             "  readings: {missed} missed, {backfilled} recovered from the meters afterwards; the first of them:"
         );
-        for line in outage_log::render(&[first.clone()], sla, offset, end).lines() {
+        for line in outage_log::render(std::slice::from_ref(first), sla, offset, end).lines() {
             let _ = writeln!(s, "  {line}");
         }
     }

@@ -115,11 +115,7 @@ pub fn run(args: &SimBenchArgs) -> Result<(), String> {
 /// Scales the fleet to `meters`, one cell per 50 meters (at least the cells its faults name).
 fn resize(s: &mut Scenario, meters: u32) {
     s.fleet.meters = meters;
-    s.fleet.cells = s
-        .fleet
-        .cells
-        .min(meters)
-        .max((meters / 50).max(1).min(9_999));
+    s.fleet.cells = s.fleet.cells.min(meters).max((meters / 50).clamp(1, 9_999));
 }
 
 /// Reads through the client and server sessions and the meter's application only.
