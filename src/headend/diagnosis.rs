@@ -28,6 +28,29 @@ pub enum RootCause {
     Unknown,
 }
 
+impl RootCause {
+    /// The code as the outage log writes it, e.g. `AAA_REJECT`.
+    pub fn code(self) -> &'static str {
+        use RootCause as C;
+        match self {
+            C::AaaReject => "AAA_REJECT",
+            C::AaaUnreachable => "AAA_UNREACHABLE",
+            C::SimInactive => "SIM_INACTIVE",
+            C::DataBarred => "DATA_BARRED",
+            C::NoDataSession => "NO_DATA_SESSION",
+            C::StaleSession => "STALE_SESSION",
+            C::DeviceDetached => "DEVICE_DETACHED",
+            C::SilentTimeout => "SILENT_TIMEOUT",
+            C::PlannedMaintenance => "PLANNED_MAINTENANCE",
+            C::AreaDegraded => "AREA_DEGRADED",
+            C::RadioFailure => "RADIO_FAILURE",
+            C::DlmsAuthFailed => "DLMS_AUTH_FAILED",
+            C::MeterNotResponding => "METER_NOT_RESPONDING",
+            C::Unknown => "UNKNOWN",
+        }
+    }
+}
+
 /// What the head-end should do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -192,6 +215,30 @@ mod tests {
         let mut e = Evidence::default();
         f(&mut e);
         e
+    }
+
+    #[test]
+    fn writes_each_code_as_the_log_and_json_do() {
+        use RootCause as C;
+        let all = [
+            C::AaaReject,
+            C::AaaUnreachable,
+            C::SimInactive,
+            C::DataBarred,
+            C::NoDataSession,
+            C::StaleSession,
+            C::DeviceDetached,
+            C::SilentTimeout,
+            C::PlannedMaintenance,
+            C::AreaDegraded,
+            C::RadioFailure,
+            C::DlmsAuthFailed,
+            C::MeterNotResponding,
+            C::Unknown,
+        ];
+        for c in all {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.code(), "{c:?}");
+        }
     }
 
     #[test]

@@ -56,12 +56,7 @@ pub fn render(outages: &[Outage], sla: &Sla, offset_minutes: i32, now: Timestamp
 
 fn render_one(out: &mut String, o: &Outage, sla: &Sla, offset: i32, now: Timestamp) {
     let at = |t: Timestamp| t.local_minute(offset);
-    let cause = o.cause.map_or("DIAGNOSIS PENDING".to_string(), |c| {
-        serde_json::to_value(c)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default()
-    });
+    let cause = o.cause.map_or("DIAGNOSIS PENDING", |c| c.code());
     let state = match (o.end, o.time_to_recover()) {
         (Some(end), Some(took)) => format!("over at {} after {}", at(end), human(took)),
         _ => "OPEN".to_string(),

@@ -153,6 +153,8 @@ pub struct Headend {
 }
 
 const HOUR: Duration = Duration::from_secs(3600);
+/// An outage no reset can cure is re-examined only every this many escalation periods.
+const REESCALATE_HANDS_OFF: u32 = 4;
 
 impl Headend {
     /// A head-end that reads `meters`, starting at `now`.
@@ -371,7 +373,7 @@ impl Headend {
         outage.remedy = Some(d.remedy);
         outage.sentence = d.sentence;
         outage.evidence = gathered.items;
-        let words = format!("asked the operator why; diagnosed {:?}", d.cause);
+        let words = format!("asked the operator why: {}", d.cause.code());
         self.note(o, now, ActionKind::Escalate, true, words);
         self.classify(o);
         self.state[meter].hands_off = !curable(d.remedy);
@@ -608,7 +610,7 @@ impl Headend {
         let due_escalation = failing >= k
             && !s.escalating
             && s.escalated_for != Some(self.due)
-            && (!s.hands_off || failing % k == 0);
+            && (!s.hands_off || failing % (k * REESCALATE_HANDS_OFF) == 0);
         if due_escalation {
             let first = self.first_missing(meter, self.due);
             self.open_outage(meter, first, now);
@@ -643,9 +645,7 @@ impl Headend {
             _ => ResetKind::CancelLocation,
         };
         s.remedies += 1;
-        let cause = self.outages[o]
-            .cause
-            .map_or("unknown".into(), |c| format!("{c:?}"));
+        let cause = self.outages[o].cause.map_or("UNKNOWN", |c| c.code());
         let reason = format!("meter {} silent, diagnosed {cause}", self.meters[meter].id);
         self.actions.push_back(Action::Reset {
             meter,
