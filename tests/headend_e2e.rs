@@ -733,6 +733,8 @@ fn woken_meters_are_read_over_their_own_call() {
         "headend.log",
     );
     finish(&mut headend, Duration::from_secs(60), &w.log("headend.log"));
+    // On time, not at its next timer (the next cycle, 4 s later).
+    assert!(now() < stop + Duration::from_secs(3), "--run-for overran");
 
     // Each meter, woken by SMS, pushed its name by UDP and then called over TCP to be read.
     for m in 0..w.fleet.meters.len() {
