@@ -1,8 +1,11 @@
-//! `reanimator bench fleet`: what a fleet of simulated meters costs and how fast it is read,
-//! each figure next to its target and, for reads, next to a bare tokio exchange measured in the
-//! same run. Every load is bounded in count and in time.
+//! `reanimator bench fleet`: what a fleet of simulated meters costs and how fast it is read;
+//! `reanimator bench headend`: how fast the head-end reads and stores a whole fleet's cycle.
+//! Each figure is next to its target and, for reads, next to a bare tokio exchange measured in
+//! the same run. Every load is bounded in count and in time.
 
 mod bare;
+mod cycle;
+mod headend;
 mod processes;
 mod reads;
 
@@ -27,6 +30,11 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// Memory per idle meter, bind time, and read transactions per second against a bare baseline.
     Fleet(FleetArgs),
+    /// One head-end read cycle over a whole fleet: cycle time, reads per second, memory.
+    Headend(headend::HeadendBenchArgs),
+    /// Internal: the head-end side of `bench headend`, in a process of its own.
+    #[command(hide = true)]
+    HeadendCycle(cycle::CycleArgs),
     /// Internal: the bare tokio meters of the read baseline (started by `bench fleet`).
     #[command(hide = true)]
     BareMeters(bare::BareArgs),
@@ -87,6 +95,11 @@ pub fn run(args: BenchArgs) -> i32 {
             Ok(()) => fleet(&args).map_err(|e| (exit::FAILURE, e)),
             Err(e) => Err((exit::INVALID_INPUT, e)),
         },
+        BenchCommand::Headend(args) => match headend::check_args(&args) {
+            Ok(()) => headend::run(&args).map_err(|e| (exit::FAILURE, e)),
+            Err(e) => Err((exit::INVALID_INPUT, e)),
+        },
+        BenchCommand::HeadendCycle(args) => cycle::run(&args).map_err(|e| (exit::FAILURE, e)),
         BenchCommand::BareMeters(args) => bare::run(&args).map_err(|e| (exit::FAILURE, e)),
     };
     match result {
