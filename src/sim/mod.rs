@@ -9,15 +9,17 @@
 //! loss, resets, HLS challenges) comes from one ChaCha8 generator seeded by the run's seed.
 
 mod conn;
+mod faults;
 pub mod html;
 mod link;
+mod outcome;
 mod queue;
 pub mod report;
 pub mod scorecard;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -34,7 +36,6 @@ use crate::headend::operator_adapter::{
     AdapterError, CellOutlook, Gathered, OperatorAdapter, ResetKind,
 };
 use crate::headend::orchestrator::{Action, Headend, ReadFailure, ReadOutcome, Record};
-use crate::headend::outage::Outage;
 use crate::headend::reading::ReadingSource;
 use crate::meter::device::{meter_settings, MeterDevice, Modem};
 use crate::meter::profile::{Management, Profile};
@@ -43,14 +44,13 @@ use crate::operator::actions::Actor;
 use crate::operator::events::{OperatorEvent, Reachability};
 use crate::operator::ids::TenantId;
 use crate::operator::ids::{CellId, Iccid};
-use crate::operator::network::{MaintenanceRequest, StuckKind};
-use crate::operator::sim::SimStatus;
 use crate::operator::{InProcessAaa, Network, OperatorConfig};
-use crate::scenario::{FaultKind, Plan, Scenario, ScenarioClock};
+use crate::scenario::{FaultKind, Plan, Scenario};
 use crate::time::Timestamp;
 
 use conn::{Conn, ConnRef};
 use link::LinkState;
+pub use outcome::{RunStats, SetupKpi, SimOutcome, Tally};
 use queue::EventQueue;
 
 /// How long a RADIUS answer takes from the utility's server.
@@ -105,106 +105,6 @@ struct SimMeter {
     wake: Option<WakeJob>,
     /// Woken by SMS: it calls the head-end (with this push) once its data session is up.
     calling: Option<Vec<u8>>,
-}
-
-/// Counters of one run.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct RunStats {
-    /// Events processed: the queue's, the network's timer rounds and the head-end's.
-    pub events: u64,
-    pub reads: u64,
-    pub reads_ok: u64,
-    pub read_failures: BTreeMap<String, u64>,
-    pub frames: u64,
-    pub frame_bytes: u64,
-    /// Frames the network did not carry (no session, stale session, TCP gave up).
-    pub frames_dropped: u64,
-    /// Operator API calls by kind.
-    pub operator_calls: BTreeMap<String, u64>,
-    pub operator_errors: u64,
-    /// Faults the model refused to apply, in words.
-    pub fault_errors: Vec<String>,
-}
-
-/// Which intervals reached the store, per meter, and whether their values were right.
-#[derive(Debug, Clone)]
-pub struct Tally {
-    first_capture: Timestamp,
-    cycle: Duration,
-    words: usize,
-    bits: Vec<u64>,
-    pub on_time: u64,
-    pub backfilled: u64,
-    pub pushed: u64,
-    /// Readings whose values differ from the meter's load model.
-    pub wrong_values: u64,
-    pub wrong_examples: Vec<String>,
-}
-
-impl Tally {
-    fn new(meters: usize, first: Timestamp, end: Timestamp, cycle: Duration) -> Tally {
-        let n = (end.since(first).as_millis() / cycle.as_millis().max(1)) as usize + 2;
-        let words = n.div_ceil(64);
-        Tally {
-            first_capture: first,
-            cycle,
-            words,
-            bits: vec![0; words * meters],
-            on_time: 0,
-            backfilled: 0,
-            pushed: 0,
-            wrong_values: 0,
-            wrong_examples: Vec::new(),
-        }
-    }
-
-    fn slot(&self, capture: Timestamp) -> Option<usize> {
-        if capture < self.first_capture {
-            return None;
-        }
-        let i = (capture.since(self.first_capture).as_millis() / self.cycle.as_millis()) as usize;
-        (i < self.words * 64).then_some(i)
-    }
-
-    fn mark(&mut self, meter: u32, capture: Timestamp) {
-        if let Some(i) = self.slot(capture) {
-            self.bits[meter as usize * self.words + i / 64] |= 1 << (i % 64);
-        }
-    }
-
-    /// Whether interval `capture` of `meter` reached the store.
-    pub fn stored(&self, meter: u32, capture: Timestamp) -> bool {
-        self.slot(capture)
-            .is_some_and(|i| self.bits[meter as usize * self.words + i / 64] & (1 << (i % 64)) != 0)
-    }
-}
-
-/// A session setup KPI over the run.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct SetupKpi {
-    pub attempts: u32,
-    pub successes: u32,
-}
-
-/// Everything a run produced.
-pub struct SimOutcome {
-    pub scenario: Scenario,
-    pub seed: u64,
-    pub plan: Plan,
-    /// The head-end's outage log, in opening order.
-    pub outages: Vec<Outage>,
-    pub stats: RunStats,
-    pub tally: Tally,
-    /// Session setup KPI per cell, in fleet cell order.
-    pub cell_kpi: Vec<SetupKpi>,
-    /// The head-end's meters, in fleet order.
-    pub meters: Vec<MeterRef>,
-}
-
-impl SimOutcome {
-    pub fn clock(&self) -> ScenarioClock {
-        self.scenario.clock
-    }
 }
 
 /// A simulation of one scenario with one seed, over operator adapter `A`.
@@ -635,166 +535,6 @@ impl<A: OperatorAdapter> Simulation<A> {
                 }
             }
         }
-    }
-
-    fn schedule_faults(&mut self) {
-        let start = self.scenario.start();
-        for (i, pf) in self.plan.faults.iter().enumerate() {
-            let f = &pf.fault;
-            let at = match &f.kind {
-                // The operator's calendar does the rest: announcement, start, end.
-                FaultKind::PlannedMaintenance { .. } => start,
-                FaultKind::Degradation { forecast_at, .. } => (*forecast_at).max(start),
-                _ => f.at,
-            };
-            self.queue.push(at, Event::FaultStart(i as u32));
-            let calendar = matches!(
-                f.kind,
-                FaultKind::PlannedMaintenance { .. }
-                    | FaultKind::Degradation { .. }
-                    | FaultKind::CellOutage
-            );
-            if let (Some(until), false) = (f.until, calendar) {
-                self.queue.push(until, Event::FaultEnd(i as u32));
-            }
-        }
-    }
-
-    /// Applies the start (or end) of fault `i`.
-    fn fault_edge(&mut self, i: usize, starting: bool) {
-        let pf = self.plan.faults[i].clone();
-        let f = &pf.fault;
-        let now = self.now;
-        let mut errors = Vec::new();
-        match &f.kind {
-            FaultKind::CredentialChange { by, reverted_by } => {
-                let manifest_passwords: Vec<(String, String)> = {
-                    let net = self.net();
-                    pf.meters
-                        .iter()
-                        .filter_map(|&m| {
-                            let iccid = &self.meters[m as usize].iccid;
-                            let user = net.radius_user(iccid)?.to_string();
-                            let digits = iccid.as_str();
-                            Some((user, format!("pw-{}", &digits[digits.len() - 8..])))
-                        })
-                        .collect()
-                };
-                let mut aaa = self.aaa.lock().unwrap_or_else(|e| e.into_inner());
-                for (user, original) in manifest_passwords {
-                    if starting {
-                        aaa.set_password(&user, &format!("{original}-new"), by, now);
-                    } else {
-                        aaa.set_password(&user, &original, reverted_by, now);
-                    }
-                }
-            }
-            FaultKind::PlannedMaintenance {
-                notice,
-                description,
-            } => {
-                let req = MaintenanceRequest {
-                    cells: self.cell_ids(&pf.cells),
-                    start: f.at,
-                    end: f.until.expect("maintenance has an end"),
-                    notice: Some(*notice),
-                    description: description.clone(),
-                };
-                if let Err(e) = self.net().add_maintenance(req, now) {
-                    errors.push(e.to_string());
-                }
-            }
-            FaultKind::CellOutage => {
-                for cell in self.cell_ids(&pf.cells) {
-                    let d = f.until.map(|u| u.since(f.at));
-                    if let Err(e) = self.net().add_outage(&cell, d, now) {
-                        errors.push(e.to_string());
-                    }
-                }
-            }
-            FaultKind::Degradation { level, .. } => {
-                for &c in &pf.cells {
-                    let geohash = self.plan.fleet.cells[c as usize].geohash.clone();
-                    let until = f.until.expect("a degradation has an end");
-                    if let Err(e) = self.net().add_forecast(&geohash, f.at, until, *level, now) {
-                        errors.push(e.to_string());
-                    }
-                }
-            }
-            FaultKind::RadiusDown => self.radius_down = starting,
-            _ => {
-                for &m in &pf.meters {
-                    if let Err(e) = self.meter_fault(m, i, &f.kind, starting) {
-                        errors.push(format!("{}: {e}", crate::meter::manifest::meter_id(m)));
-                    }
-                }
-            }
-        }
-        let clock = self.scenario.clock;
-        for e in errors {
-            self.stats.fault_errors.push(format!(
-                "{} at {} (line {}): {e}",
-                f.kind.name(),
-                clock.format(now),
-                f.line
-            ));
-        }
-    }
-
-    /// Applies a fault to one meter.
-    fn meter_fault(
-        &mut self,
-        m: u32,
-        i: usize,
-        kind: &FaultKind,
-        starting: bool,
-    ) -> Result<(), String> {
-        let now = self.now;
-        let iccid = self.meters[m as usize].iccid.clone();
-        let mut net = self.net.lock().unwrap_or_else(|e| e.into_inner());
-        let meter = &mut self.meters[m as usize];
-        let r = match kind {
-            FaultKind::NoDataSession => net.inject_stuck(&iccid, StuckKind::NoDataSession, now),
-            FaultKind::StaleSession => net.inject_stuck(&iccid, StuckKind::Stale, now),
-            FaultKind::PowerLoss if starting => {
-                meter.device.set_modem(Modem::PoweredOff, secs(now));
-                net.inject_power_loss(&iccid, now)
-            }
-            FaultKind::PowerLoss => {
-                meter.device.restore_power(secs(now));
-                net.inject_power_restore(&iccid, now)
-            }
-            FaultKind::SimDeactivated => {
-                let status = if starting {
-                    SimStatus::Deactivated
-                } else {
-                    SimStatus::Activated
-                };
-                net.inject_sim_status(&iccid, status, now)
-            }
-            FaultKind::DataBarred => net.inject_data_barred(&iccid, starting, now),
-            FaultKind::DlmsKeyMismatch => {
-                meter.keys_mismatch = starting;
-                Ok(())
-            }
-            FaultKind::FirmwareHang => {
-                meter.hung = starting;
-                Ok(())
-            }
-            FaultKind::LossyLink { .. } => {
-                meter.lossy = starting.then_some(i as u32);
-                Ok(())
-            }
-            _ => Ok(()),
-        };
-        r.map_err(|e| e.to_string())
-    }
-
-    fn cell_ids(&self, cells: &[u32]) -> Vec<CellId> {
-        cells
-            .iter()
-            .map(|&c| CellId::new(self.plan.fleet.cells[c as usize].id.clone()).expect("valid"))
-            .collect()
     }
 
     /// The link to meter `m` as it is now.

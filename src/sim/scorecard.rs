@@ -3,7 +3,7 @@
 //! detection delay and time to recover, readings completeness after backfill, wasted actions,
 //! operator calls, and SLA figures.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::{RunStats, SimOutcome};
@@ -15,7 +15,7 @@ use crate::scenario::truth::{Expect, GroundTruth, TrueOutage};
 use crate::time::Timestamp;
 
 /// The whole scorecard.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Scorecard {
     pub scenario: String,
     pub seed: u64,
@@ -32,7 +32,7 @@ pub struct Scorecard {
     pub matches: Vec<Match>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OutageScore {
     pub true_outages: usize,
     pub detected: usize,
@@ -46,7 +46,7 @@ pub struct OutageScore {
     pub logged: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DiagnosisScore {
     pub correct: usize,
     pub total: usize,
@@ -59,7 +59,7 @@ pub struct DiagnosisScore {
 }
 
 /// Seconds: mean, median, max.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Spread {
     pub count: usize,
     pub mean_s: f64,
@@ -82,7 +82,7 @@ impl Spread {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TimingScore {
     /// From the fault to the head-end's detection.
     pub detection_delay: Spread,
@@ -92,7 +92,7 @@ pub struct TimingScore {
     pub not_recovered: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReadingsScore {
     /// Intervals the meters kept and that were reachable by the end of the run.
     pub expected: u64,
@@ -110,7 +110,7 @@ pub struct ReadingsScore {
     pub missing_examples: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ActionScore {
     pub resets: usize,
     /// Resets during planned maintenance or for a cause no reset cures.
@@ -119,7 +119,7 @@ pub struct ActionScore {
     pub escalations: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SlaScore {
     /// The operator's contracted availability per meter, percent.
     pub contract_percent: f64,
@@ -135,7 +135,7 @@ pub struct SlaScore {
     pub incidents: BTreeMap<String, (usize, usize, usize)>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CellSla {
     pub cell: String,
     pub availability_percent: f64,
@@ -145,7 +145,7 @@ pub struct CellSla {
 }
 
 /// One true outage and what the head-end made of it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Match {
     pub meter: String,
     pub cause: RootCause,
