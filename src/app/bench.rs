@@ -5,6 +5,7 @@
 mod bare;
 mod processes;
 mod reads;
+mod sim;
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
@@ -27,6 +28,8 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// Memory per idle meter, bind time, and read transactions per second against a bare baseline.
     Fleet(FleetArgs),
+    /// The simulation's speed: a day of 10,000 meters and a week of 1,000, in virtual time.
+    Sim(sim::SimBenchArgs),
     /// Internal: the bare tokio meters of the read baseline (started by `bench fleet`).
     #[command(hide = true)]
     BareMeters(bare::BareArgs),
@@ -87,6 +90,7 @@ pub fn run(args: BenchArgs) -> i32 {
             Ok(()) => fleet(&args).map_err(|e| (exit::FAILURE, e)),
             Err(e) => Err((exit::INVALID_INPUT, e)),
         },
+        BenchCommand::Sim(args) => sim::run(&args).map_err(|e| (exit::FAILURE, e)),
         BenchCommand::BareMeters(args) => bare::run(&args).map_err(|e| (exit::FAILURE, e)),
     };
     match result {
