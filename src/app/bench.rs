@@ -1,8 +1,11 @@
-//! `reanimator bench fleet`: what a fleet of simulated meters costs and how fast it is read,
-//! each figure next to its target and, for reads, next to a bare tokio exchange measured in the
-//! same run. Every load is bounded in count and in time.
+//! `reanimator bench fleet`: what a fleet of simulated meters costs and how fast it is read;
+//! `reanimator bench headend`: how fast the head-end reads and stores a whole fleet's cycle.
+//! Each figure is next to its target and, for reads, next to a bare tokio exchange measured in
+//! the same run. Every load is bounded in count and in time.
 
 mod bare;
+mod cycle;
+mod headend;
 mod processes;
 mod reads;
 mod sim;
@@ -30,6 +33,11 @@ pub enum BenchCommand {
     Fleet(FleetArgs),
     /// The simulation's speed: a day of 10,000 meters and a week of 1,000, in virtual time.
     Sim(sim::SimBenchArgs),
+    /// One head-end read cycle over a whole fleet: cycle time, reads per second, memory.
+    Headend(headend::HeadendBenchArgs),
+    /// Internal: the head-end side of `bench headend`, in a process of its own.
+    #[command(hide = true)]
+    HeadendCycle(cycle::CycleArgs),
     /// Internal: the bare tokio meters of the read baseline (started by `bench fleet`).
     #[command(hide = true)]
     BareMeters(bare::BareArgs),
@@ -91,6 +99,11 @@ pub fn run(args: BenchArgs) -> i32 {
             Err(e) => Err((exit::INVALID_INPUT, e)),
         },
         BenchCommand::Sim(args) => sim::run(&args).map_err(|e| (exit::FAILURE, e)),
+        BenchCommand::Headend(args) => match headend::check_args(&args) {
+            Ok(()) => headend::run(&args).map_err(|e| (exit::FAILURE, e)),
+            Err(e) => Err((exit::INVALID_INPUT, e)),
+        },
+        BenchCommand::HeadendCycle(args) => cycle::run(&args).map_err(|e| (exit::FAILURE, e)),
         BenchCommand::BareMeters(args) => bare::run(&args).map_err(|e| (exit::FAILURE, e)),
     };
     match result {

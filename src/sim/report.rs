@@ -104,10 +104,7 @@ pub fn outage_log(
 }
 
 fn cause_name(o: &Outage) -> String {
-    o.cause
-        .and_then(|c| serde_json::to_value(c).ok())
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| "UNDIAGNOSED".into())
+    o.cause.map_or("UNDIAGNOSED", |c| c.code()).to_string()
 }
 
 /// "02:30" or "02:30 to 02:45".

@@ -178,13 +178,7 @@ fn operator_caused(c: RootCause) -> bool {
 }
 
 fn name(c: Option<RootCause>) -> String {
-    match c {
-        Some(c) => serde_json::to_value(c)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
-        None => "UNDIAGNOSED".into(),
-    }
+    c.map_or("UNDIAGNOSED", RootCause::code).to_string()
 }
 
 /// Scores a run.

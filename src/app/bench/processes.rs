@@ -170,6 +170,18 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
     meminfo_field(&status, "VmRSS:")
 }
 
+/// VmHWM (peak resident memory) of `pid` in KiB.
+pub fn hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    meminfo_field(&status, "VmHWM:")
+}
+
+/// Resets this process's VmHWM to its current resident memory (proc(5), clear_refs "5");
+/// false where the kernel does not allow it.
+pub fn reset_hwm() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
 fn meminfo_field(text: &str, name: &str) -> Option<u64> {
     text.lines()
         .find_map(|l| l.strip_prefix(name))?

@@ -123,11 +123,40 @@ pub struct ReadSetup {
     rounds: u32,
 }
 
+/// How much load one side gets per round.
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    /// Meters (addresses) the transactions are spread over.
+    pub meters: u32,
+    /// Transactions in flight.
+    pub concurrency: u32,
+    /// Transactions per round.
+    pub reads: u64,
+    /// Time limit per round.
+    pub limit: Duration,
+    pub rounds: u32,
+}
+
 impl ReadSetup {
     pub fn new(args: &FleetArgs) -> Result<Self, String> {
-        let profile = load_profile(&args.profile)?;
+        Self::with_load(
+            &args.profile,
+            args.seed,
+            Load {
+                meters: args.read_meters,
+                concurrency: args.concurrency,
+                reads: args.reads,
+                limit: Duration::from_secs_f64(args.seconds),
+                rounds: args.rounds,
+            },
+        )
+    }
+
+    /// The exchange of a fleet of `profile` meters, under `load`.
+    pub fn with_load(profile: &str, seed: u64, load: Load) -> Result<Self, String> {
+        let profile = load_profile(profile)?;
         // Every meter of a profile captures its entries at the same instants.
-        let model = LoadModel::new(args.seed, 1, profile.utc_offset_minutes);
+        let model = LoadModel::new(seed, 1, profile.utc_offset_minutes);
         let entry = model.entry_at_or_before(unix_now()) - 4 * 900;
         let at = Data::OctetString(
             DateTime::from_unix(entry, profile.utc_offset_minutes, profile.deviation).to_bytes(),
@@ -139,14 +168,24 @@ impl ReadSetup {
             selected_values: vec![],
         });
         Ok(ReadSetup {
-            exchange: Exchange::measure(&profile, args.seed, &access)?,
+            exchange: Exchange::measure(&profile, seed, &access)?,
             access,
-            meters: args.read_meters,
-            concurrency: args.concurrency,
-            reads: args.reads,
-            limit: Duration::from_secs_f64(args.seconds),
-            rounds: args.rounds,
+            meters: load.meters,
+            concurrency: load.concurrency,
+            reads: load.reads,
+            limit: load.limit,
+            rounds: load.rounds,
         })
+    }
+
+    /// The same exchange and load with another number of transactions.
+    pub fn with_reads(&self, reads: u64) -> Self {
+        ReadSetup {
+            exchange: self.exchange.clone(),
+            access: self.access.clone(),
+            reads,
+            ..*self
+        }
     }
 }
 
@@ -274,20 +313,7 @@ pub async fn compare(
         addrs: addresses(fleet_base, setup.meters),
         server_pid: fleet_pid,
     });
-    let requests = setup
-        .exchange
-        .steps
-        .iter()
-        .map(|s| {
-            let request = frame(PUBLIC_CLIENT, SERVER_SAP, s.request as u16);
-            (request, s.response + crate::dlms::wrapper::HEADER_LEN)
-        })
-        .collect();
-    let bare = Arc::new(Target {
-        side: Side::Bare { requests },
-        addrs: addresses(bare_base, setup.meters),
-        server_pid: bare_pid,
-    });
+    let bare = bare_target(setup, bare_base, bare_pid);
     for target in [&bare, &fleet] {
         let run = load(target, setup).await;
         if run.ok == 0 {
@@ -303,6 +329,29 @@ pub async fn compare(
         fleet_runs.push(load(&fleet, setup).await);
     }
     Ok((fleet_runs, bare_runs))
+}
+
+/// The bare exchange against the baseline's meters from `base`, served by process `pid`.
+fn bare_target(setup: &ReadSetup, base: SocketAddr, pid: u32) -> Arc<Target> {
+    let requests = setup
+        .exchange
+        .steps
+        .iter()
+        .map(|s| {
+            let request = frame(PUBLIC_CLIENT, SERVER_SAP, s.request as u16);
+            (request, s.response + crate::dlms::wrapper::HEADER_LEN)
+        })
+        .collect();
+    Arc::new(Target {
+        side: Side::Bare { requests },
+        addrs: addresses(base, setup.meters),
+        server_pid: pid,
+    })
+}
+
+/// One round of the bare baseline alone: `setup.reads` transactions against `base`.
+pub async fn bare_round(setup: &ReadSetup, (base, pid): (SocketAddr, u32)) -> ReadRun {
+    load(&bare_target(setup, base, pid), setup).await
 }
 
 fn addresses(base: SocketAddr, count: u32) -> Vec<SocketAddr> {

@@ -43,6 +43,9 @@ pub struct DriverTimeouts {
     pub wake_up: Duration,
 }
 
+/// At most this many answers are handled before the readings they brought are stored.
+const MAX_BATCH: usize = 4096;
+
 /// An answer to one of the policy's actions.
 enum Done {
     Read(usize, Read),
@@ -132,7 +135,14 @@ impl<A: OperatorAdapter + Send + Sync + 'static> Driver<A> {
             let sleep = deadline.since(now);
             tokio::select! {
                 _ = tokio::time::sleep(sleep) => self.headend.handle_timeout(self::now()),
-                Some(done) = rx.recv() => self.answer(done, &mut counters),
+                Some(done) = rx.recv() => {
+                    self.answer(done, &mut counters);
+                    // Answers that arrived meanwhile join it: one store transaction for all.
+                    for _ in 0..MAX_BATCH {
+                        let Ok(done) = rx.try_recv() else { break };
+                        self.answer(done, &mut counters);
+                    }
+                }
                 Some(push) = recv(&mut pushes) => self.pushed(push),
                 Some(signal) = recv(&mut signals) => self.signalled(signal),
                 _ = stop.changed() => {}
@@ -184,15 +194,18 @@ impl<A: OperatorAdapter + Send + Sync + 'static> Driver<A> {
             match action {
                 Action::Read { meter, from, to } => {
                     let access = self.access.clone();
-                    let mode = self.headend.meters()[meter].mode;
-                    let meter_ref = self.headend.meters()[meter].clone();
-                    let inbound = self.inbound.clone();
+                    let m = &self.headend.meters()[meter];
+                    // Only a wake-up needs the meter's identity (and the listener it calls).
+                    let wake_up = match (m.mode, &self.inbound) {
+                        (ReadMode::WakeUp, Some(inbound)) => Some((inbound.clone(), m.clone())),
+                        _ => None,
+                    };
                     let counter = counters[meter];
                     let t = self.timeouts;
                     tokio::spawn(async move {
                         let a = &access[meter];
-                        let read = match (mode, inbound) {
-                            (ReadMode::WakeUp, Some(inbound)) => {
+                        let read = match wake_up {
+                            Some((inbound, meter_ref)) => {
                                 let called = inbound.expect(meter);
                                 let woken = adapter.wake_up(&meter_ref, now()).await;
                                 match (woken, tokio::time::timeout(t.wake_up, called).await) {
@@ -209,7 +222,7 @@ impl<A: OperatorAdapter + Send + Sync + 'static> Driver<A> {
                                     }
                                 }
                             }
-                            _ => reader::read_direct(a, from, to, counter, t.read).await,
+                            None => reader::read_direct(a, from, to, counter, t.read).await,
                         };
                         tx.send(Done::Read(meter, read)).ok();
                     });
