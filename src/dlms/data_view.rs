@@ -5,9 +5,12 @@
 //! Validation walks the tags once, without recursion, and is the only place the nesting depth is
 //! checked. Iterating the elements afterwards only needs each element's length: known from the tag
 //! for a fixed-size leaf, a length for a string, a count-down walk for a nested array or structure.
-//! A profile buffer is an array of rows of one shape, so validation also notes whether the
-//! elements of the outermost array or structure all have the same length; when they do, its
-//! iteration steps from row to row without walking them at all.
+//!
+//! A profile buffer is an array of rows of one shape, and both passes use that. Validation walks
+//! the first element ("row") of the outermost array or structure, notes the bytes that steered
+//! the walk (tags and lengths), and accepts each following row holding the same bytes at the same
+//! offsets without walking it; a row that differs is walked. It also notes whether every row has
+//! the same length, and if so iteration steps from row to row by that length.
 
 use super::codec::{Codec, DecodeResult, Reader};
 use super::data::{tag, Data, MAX_DEPTH};
@@ -249,7 +252,7 @@ fn head(b: &[u8]) -> Option<Head> {
 }
 
 /// The encoded length of the value at the start of `b` if it is well-formed and holds no compact
-/// array, with the stride of its elements (see [`Stride`]); `None` sends the caller to the owned
+/// array, with the stride of its elements (see [`Rows`]); `None` sends the caller to the owned
 /// decoder for the error (or the compact array).
 ///
 /// One loop over the tags, no recursion: `left` counts the values still to read at the current
@@ -260,7 +263,7 @@ fn validated_len(b: &[u8]) -> Option<(usize, usize)> {
     let mut depth = 0;
     let mut left = 1usize;
     let mut at = 0;
-    let mut stride = Stride::default();
+    let mut rows = Rows::default();
     loop {
         match head(b.get(at..)?)? {
             Head::Leaf(len) => at = at.checked_add(len)?,
@@ -272,20 +275,23 @@ fn validated_len(b: &[u8]) -> Option<(usize, usize)> {
                     *saved = left;
                     depth += 1;
                     left = count;
-                    stride.open(depth, at);
+                    rows.open(depth, at);
                     continue;
                 }
             }
         }
         // A value at `depth` is complete, and so is each container it was the last element of.
         loop {
-            stride.close(depth, at);
+            rows.close(b, depth, at);
             left -= 1;
+            if depth == 1 {
+                rows.step_over_same(b, &mut at, &mut left);
+            }
             if left > 0 {
                 break;
             }
             let Some(up) = depth.checked_sub(1) else {
-                return (at <= b.len()).then_some((at, stride.get()));
+                return (at <= b.len()).then_some((at, rows.stride()));
             };
             depth = up;
             left = *outer.get(depth)?;
@@ -293,20 +299,23 @@ fn validated_len(b: &[u8]) -> Option<(usize, usize)> {
     }
 }
 
-/// Whether the elements of the outermost array or structure all have the same length, noted
-/// as validation reaches the end of each.
+/// The elements ("rows") of the outermost array or structure, as validation goes through them:
+/// whether they all have one length, and the first one's shape, so that the rows after it that
+/// have the same shape are checked without walking them.
 #[derive(Default)]
-struct Stride {
-    /// Where the element being read began.
+struct Rows<'a> {
+    /// Where the row being read began.
     start: usize,
-    /// The first element's length, 0 before it ends.
+    /// The first row's length, 0 before it ends.
     len: usize,
-    /// Whether an element of another length was seen.
+    /// Whether a row of another length was seen.
     mixed: bool,
+    /// The first row's shape, when it is small enough to note.
+    shape: Option<Shape<'a>>,
 }
 
-impl Stride {
-    /// A container opened: at depth 1, the outermost one's elements start at `at`.
+impl<'a> Rows<'a> {
+    /// A container opened: at depth 1, the outermost one's rows start at `at`.
     #[inline(always)]
     fn open(&mut self, depth: usize, at: usize) {
         if depth == 1 {
@@ -314,24 +323,109 @@ impl Stride {
         }
     }
 
-    /// A value at `depth` ended at `at`: at depth 1, one of the outermost container's elements.
+    /// A value at `depth` ended at `at`: at depth 1, a row.
     #[inline(always)]
-    fn close(&mut self, depth: usize, at: usize) {
-        if depth == 1 {
-            let len = at.saturating_sub(self.start);
-            self.mixed |= self.len != 0 && len != self.len;
-            self.len = len;
-            self.start = at;
+    fn close(&mut self, b: &'a [u8], depth: usize, at: usize) {
+        if depth != 1 {
+            return;
         }
+        let len = at.saturating_sub(self.start);
+        if self.len == 0 {
+            self.len = len;
+            self.shape = b.get(self.start..at).and_then(Shape::of);
+        } else {
+            self.mixed |= len != self.len;
+        }
+        self.start = at;
     }
 
-    /// The common length, or 0 if there was none.
-    fn get(&self) -> usize {
+    /// Steps over the rows from `at` on that have the first row's shape, at most `left` of them.
+    #[inline(always)]
+    fn step_over_same(&mut self, b: &[u8], at: &mut usize, left: &mut usize) {
+        let Some(shape) = &self.shape else {
+            return;
+        };
+        while *left > 0 && shape.is_at(b, *at) {
+            *at += shape.first.len();
+            *left -= 1;
+        }
+        self.start = *at;
+    }
+
+    /// The rows' common length, or 0 if they differ.
+    fn stride(&self) -> usize {
         if self.mixed {
             0
         } else {
             self.len
         }
+    }
+}
+
+/// Most bytes a row's shape notes; a row with more is walked like any other value.
+const SHAPE_MAX: usize = 16;
+
+/// Where the bytes that steer the walk through a valid row (its tags and lengths) lie in it. The
+/// walk reads nothing else, so bytes holding the same values at the same offsets are walked step
+/// for step the same: valid, and as long.
+struct Shape<'a> {
+    first: &'a [u8],
+    steering: [u16; SHAPE_MAX],
+    n: usize,
+}
+
+impl<'a> Shape<'a> {
+    /// The shape of `row`, one valid value, if it has at most `SHAPE_MAX` steering bytes.
+    fn of(row: &'a [u8]) -> Option<Self> {
+        let mut shape = Shape {
+            first: row,
+            steering: [0; SHAPE_MAX],
+            n: 0,
+        };
+        let mut pending = 1usize;
+        let mut at = 0;
+        while pending > 0 {
+            pending -= 1;
+            let rest = row.get(at..)?;
+            for offset in at..at + steering_len(rest)? {
+                *shape.steering.get_mut(shape.n)? = u16::try_from(offset).ok()?;
+                shape.n += 1;
+            }
+            match head(rest)? {
+                Head::Leaf(len) => at += len,
+                Head::Container { count, header } => {
+                    at += header;
+                    pending = pending.checked_add(count)?;
+                }
+            }
+        }
+        (at == row.len()).then_some(shape)
+    }
+
+    /// Whether a row of this shape starts at `at` in `b`.
+    #[inline(always)]
+    fn is_at(&self, b: &[u8], at: usize) -> bool {
+        let Some(row) = b.get(at..).and_then(|rest| rest.get(..self.first.len())) else {
+            return false;
+        };
+        let steering = self.steering.get(..self.n).unwrap_or_default();
+        steering
+            .iter()
+            .all(|&offset| row.get(offset as usize) == self.first.get(offset as usize))
+    }
+}
+
+/// How many bytes at the start of the value in `b` steer the walk: its tag, and the length of a
+/// string or container.
+fn steering_len(b: &[u8]) -> Option<usize> {
+    match *b.first()? {
+        tag::ARRAY
+        | tag::STRUCTURE
+        | tag::OCTET_STRING
+        | tag::VISIBLE_STRING
+        | tag::UTF8_STRING
+        | tag::BIT_STRING => Some(1 + length(b.get(1..)?)?.1),
+        _ => Some(1),
     }
 }
 
@@ -412,6 +506,22 @@ mod tests {
                 .collect();
             assert_eq!(seconds, [Some(1), Some(2), Some(3)], "{text}");
         }
+    }
+
+    #[test]
+    fn notes_the_bytes_that_steer_the_walk_through_a_row() {
+        let row = crate::dlms::codec::hex::decode(
+            "0204 090C07EA0B1A040D000000FFC400 1100 0600001391 06FFFFFFFF",
+        )
+        .unwrap();
+        let shape = Shape::of(&row).unwrap();
+        assert_eq!(&shape.steering[..shape.n], [0, 1, 2, 3, 16, 18, 23]);
+        let mut next = row.clone();
+        next[20] ^= 0xFF; // a value: same shape
+        assert!(shape.is_at(&[row.clone(), next.clone()].concat(), row.len()));
+        next[3] = 0x0B; // the octet-string's length: another shape
+        assert!(!shape.is_at(&[row.clone(), next].concat(), row.len()));
+        assert!(!shape.is_at(&[row.clone(), row[..27].to_vec()].concat(), row.len()));
     }
 
     #[test]
@@ -507,6 +617,32 @@ mod tests {
                 bytes[at] = byte;
             }
             prop_assert_eq!(DataView::from_bytes(&bytes).is_ok(), Data::from_bytes(&bytes).is_ok());
+        }
+
+        #[test]
+        fn accepts_exactly_what_the_owned_decoder_accepts_in_rows_of_one_shape(
+            row in crate::dlms::data::tests::arb_data(),
+            rows in 1..6usize,
+            at in any::<proptest::sample::Index>(),
+            byte in any::<u8>(),
+            change in any::<bool>(),
+        ) {
+            let mut bytes = Data::Array(vec![row; rows]).to_bytes();
+            if change {
+                let at = at.index(bytes.len());
+                bytes[at] = byte;
+            }
+            let owned = Data::from_bytes(&bytes);
+            prop_assert_eq!(DataView::from_bytes(&bytes).is_ok(), owned.is_ok());
+            if let (Ok(view), Ok(owned)) = (DataView::from_bytes(&bytes), owned) {
+                // Compared re-encoded: the owned decoder reads any non-zero boolean as true, and
+                // a NaN is not equal to itself.
+                let elements: Vec<_> =
+                    view.elements().map(|e| e.to_data().unwrap().to_bytes()).collect();
+                let owned: Vec<_> =
+                    owned.as_elements().unwrap_or_default().iter().map(Data::to_bytes).collect();
+                prop_assert_eq!(elements, owned);
+            }
         }
 
         #[test]
