@@ -370,20 +370,23 @@ impl Headend {
             Err(e) => return self.note(o, now, ActionKind::Escalate, false, e.to_string()),
         };
         let mut evidence = gathered.evidence;
+        let mut items = gathered.items;
         if let Some(attempt) = self.state[meter].last_failure {
             super::evidence::apply_dlms(&mut evidence, attempt);
         }
         if self.forecast_come_true(meter, now) {
-            // The operator's forecast (NC) shows an outage too; announced ahead, it is the area.
+            // The operator's forecast (NC) shows an outage too; announced ahead, it is the area,
+            // and the cell's not serving is no unplanned outage.
             evidence.degradation_forecast = true;
             evidence.cell_outage = false;
+            items.retain(|i| i.source != "cell");
         }
         let d = diagnose(&evidence);
         let outage = &mut self.outages[o];
         outage.cause = Some(d.cause);
         outage.remedy = Some(d.remedy);
         outage.sentence = d.sentence;
-        outage.evidence = gathered.items;
+        outage.evidence = items;
         let words = format!("asked the operator why: {}", d.cause.code());
         self.note(o, now, ActionKind::Escalate, true, words);
         self.classify(o);

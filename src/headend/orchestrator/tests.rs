@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::*;
 use crate::headend::diagnosis::{AaaVerdict, Evidence, RootCause, SessionState};
 use crate::headend::fleet::ReadMode;
+use crate::headend::outage::EvidenceItem;
 
 const START: Timestamp = Timestamp::from_secs(1_764_115_200); // 2025-11-26 00:00 UTC
 const MINUTE: Duration = Duration::from_secs(60);
@@ -316,15 +317,25 @@ fn a_degradation_announced_ahead_is_the_area_not_an_unplanned_outage() {
         h.handle_outlook(at + 30 * MINUTE, vec![seen(at, at + 120 * MINUTE)]);
         let now = at + 90 * MINUTE;
         h.handle_missing(now, 0, &[at]);
+        let cell_line = EvidenceItem {
+            source: "cell".into(),
+            at: now,
+            line: "Cell cell-0 is not serving now and no maintenance is announced for it: an unplanned outage.".into(),
+        };
         let gathered = Gathered {
             evidence: evidence.clone(),
-            items: Vec::new(),
+            items: vec![cell_line],
         };
         h.handle_gathered(now, 0, Ok(gathered));
-        h.outages()[0].cause
+        let o = &h.outages()[0];
+        (o.cause, o.evidence.len())
     };
-    assert_eq!(cause(true), Some(RootCause::AreaDegraded));
-    assert_eq!(cause(false), Some(RootCause::RadioFailure));
+    assert_eq!(
+        cause(true),
+        (Some(RootCause::AreaDegraded), 0),
+        "no 'unplanned outage' line under a forecast come true"
+    );
+    assert_eq!(cause(false), (Some(RootCause::RadioFailure), 1));
 }
 
 #[test]
