@@ -177,7 +177,7 @@ fn timeline(
     );
     let hours = n / 4;
     let every = (hours / 12).max(1) * 4;
-    for i in (0..=n).step_by(every) {
+    for i in (0..n).step_by(every) {
         let t = Timestamp(start.as_millis() + i as u64 * step);
         let _ = write!(
             s,
