@@ -348,10 +348,12 @@ fn their_encode_aarq(
     aarq.encode(out).unwrap();
 }
 
+/// The frame's content is copied out of the input once (as theirs copies it into `scratch`),
+/// then deciphered in that buffer.
 fn our_open(bytes: &[u8], title: &SystemTitle, keys: &Keys) -> u64 {
     let plain = GloCiphered::from_bytes(bytes)
         .unwrap()
-        .open(title, keys)
+        .open_in_place(title, keys)
         .unwrap()
         .plaintext;
     our_sum(our_response_data(&GetResponse::from_bytes(&plain).unwrap()))
@@ -360,7 +362,7 @@ fn our_open(bytes: &[u8], title: &SystemTitle, keys: &Keys) -> u64 {
 fn our_open_view(bytes: &[u8], title: &SystemTitle, keys: &Keys) -> u64 {
     let plain = GloCiphered::from_bytes(bytes)
         .unwrap()
-        .open(title, keys)
+        .open_in_place(title, keys)
         .unwrap()
         .plaintext;
     our_view_response_sum(&plain)

@@ -12,6 +12,8 @@ pub mod meter;
 pub mod net;
 pub mod operator;
 pub mod radius;
+pub mod scenario;
 pub mod session;
+pub mod sim;
 pub mod store;
 pub mod time;

@@ -386,12 +386,3 @@ fn rejects_half_a_key_pair_and_bad_keys() {
     let err = assert_fails_with_one_line(&output, 2);
     assert!(err.contains("--ek: a key is 16 bytes, got 2"), "{err}");
 }
-
-#[test]
-fn demo_reads_a_fleet_and_checks_every_reading() {
-    let output = reanimator(&["demo"], None);
-    assert_eq!(output.status.code(), Some(0));
-    let text = stdout(&output);
-    assert!(text.contains("200 of 200 meters read"), "{text}");
-    assert!(text.contains("0 failures"), "{text}");
-}

@@ -8,6 +8,7 @@ mod cycle;
 mod headend;
 mod processes;
 mod reads;
+mod sim;
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
@@ -30,6 +31,8 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// Memory per idle meter, bind time, and read transactions per second against a bare baseline.
     Fleet(FleetArgs),
+    /// The simulation's speed: a day of 10,000 meters and a week of 1,000, in virtual time.
+    Sim(sim::SimBenchArgs),
     /// One head-end read cycle over a whole fleet: cycle time, reads per second, memory.
     Headend(headend::HeadendBenchArgs),
     /// Internal: the head-end side of `bench headend`, in a process of its own.
@@ -95,6 +98,7 @@ pub fn run(args: BenchArgs) -> i32 {
             Ok(()) => fleet(&args).map_err(|e| (exit::FAILURE, e)),
             Err(e) => Err((exit::INVALID_INPUT, e)),
         },
+        BenchCommand::Sim(args) => sim::run(&args).map_err(|e| (exit::FAILURE, e)),
         BenchCommand::Headend(args) => match headend::check_args(&args) {
             Ok(()) => headend::run(&args).map_err(|e| (exit::FAILURE, e)),
             Err(e) => Err((exit::INVALID_INPUT, e)),

@@ -39,6 +39,15 @@ pub fn parse<T: DeserializeOwned>(
     })
 }
 
+/// Whether the variable `name` overrides a key of one of `tables` (`REANIMATOR_STORE_LOCATION`
+/// of `store`). Other `REANIMATOR_*` variables, such as the tests' `REANIMATOR_PG_URL`, are not
+/// the file's business and must not make it invalid.
+pub fn overrides_one_of(name: &str, tables: &[&str]) -> bool {
+    name.strip_prefix(ENV_PREFIX)
+        .and_then(|rest| rest.split_once('_'))
+        .is_some_and(|(table, _)| tables.iter().any(|t| t.eq_ignore_ascii_case(table)))
+}
+
 /// `REANIMATOR_POLICY_CYCLE_SECS=60` sets `[policy] cycle-secs = 60`; the first word after the
 /// prefix is the table, the rest the key with dashes.
 fn apply_override(root: &mut toml::Table, name: &str, raw: &str) -> Result<(), String> {
@@ -109,6 +118,21 @@ mod tests {
         let s: Sample = parse("h.toml", TEXT, env).unwrap();
         assert_eq!(s.operator.timeout_ms, 250);
         assert_eq!(s.operator.url, "http://127.0.0.2:1");
+    }
+
+    #[test]
+    fn only_variables_naming_a_table_are_overrides() {
+        let tables = ["operator", "store"];
+        let table = [
+            ("REANIMATOR_OPERATOR_URL", true),
+            ("REANIMATOR_STORE_LOCATION", true),
+            ("REANIMATOR_PG_URL", false),
+            ("REANIMATOR_PYTHON", false),
+            ("OPERATOR_URL", false),
+        ];
+        for (name, want) in table {
+            assert_eq!(overrides_one_of(name, &tables), want, "{name}");
+        }
     }
 
     #[test]

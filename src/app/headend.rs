@@ -28,6 +28,11 @@ use crate::store::Store;
 /// The example configuration, every key with its default.
 pub const EXAMPLE: &str = include_str!("../../docs/headend.example.toml");
 
+/// The configuration's tables; `REANIMATOR_<TABLE>_<KEY>` overrides a key of one of them.
+const TABLES: [&str; 7] = [
+    "meters", "operator", "listen", "store", "timeouts", "policy", "sidecar",
+];
+
 /// Runs the head-end: read cycles, wake-ups, escalation, reanimation, the outage log.
 #[derive(Debug, Args)]
 pub struct HeadendArgs {
@@ -37,6 +42,9 @@ pub struct HeadendArgs {
     /// Print the example configuration (every key, its default and meaning) and exit.
     #[arg(long)]
     pub example_config: bool,
+    /// The store, overriding `[store] location`: a SQLite file or postgres://USER@127.0.0.1/DB.
+    #[arg(long)]
+    pub store: Option<String>,
     /// Stop after this many seconds (for tests and demos); default: until interrupted.
     #[arg(long)]
     pub run_for: Option<f64>,
@@ -161,7 +169,7 @@ pub struct Loaded {
 
 /// Reads the configuration and the manifest it names; errors name the file, key and fix.
 pub fn load(path: &Path) -> Result<Loaded, String> {
-    let env = std::env::vars().filter(|(k, _)| k.starts_with(config::ENV_PREFIX));
+    let env = std::env::vars().filter(|(k, _)| config::overrides_one_of(k, &TABLES));
     let mut config: HeadendConfig = config::load(path, env)?;
     let file = path.display();
     config
@@ -180,6 +188,7 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
     }
     let base = path.parent().unwrap_or(Path::new("."));
     config.meters.manifest = base.join(&config.meters.manifest);
+    config.store.location = relative_store(base, &config.store.location);
     let manifest_file = config.meters.manifest.display().to_string();
     let text = std::fs::read_to_string(&config.meters.manifest)
         .map_err(|e| format!("{file}: [meters] manifest: cannot read {manifest_file}: {e}"))?;
@@ -199,6 +208,15 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
         meters,
         access,
     })
+}
+
+/// A SQLite path relative to the configuration file; URLs and absolute paths stay.
+fn relative_store(base: &Path, location: &str) -> String {
+    if location.contains("://") || location == "sqlite::memory:" {
+        return location.to_string();
+    }
+    let path = location.strip_prefix("sqlite:").unwrap_or(location);
+    base.join(path).display().to_string()
 }
 
 impl HeadendConfig {
@@ -234,7 +252,7 @@ pub fn run(args: HeadendArgs) -> i32 {
     }
     let path = args.config.expect("clap requires --config");
     match load(&path) {
-        Ok(loaded) => block_on(serve(loaded, false, args.run_for)),
+        Ok(loaded) => block_on(serve(with_store(loaded, args.store), false, args.run_for)),
         Err(message) => {
             eprintln!("reanimator headend: {message}");
             exit::INVALID_INPUT
@@ -249,6 +267,9 @@ pub struct SidecarArgs {
     /// whose `[sidecar]` table says where to listen.
     #[arg(long)]
     pub config: PathBuf,
+    /// The store, overriding `[store] location`.
+    #[arg(long)]
+    pub store: Option<String>,
     /// Stop after this many seconds; default: until interrupted.
     #[arg(long)]
     pub run_for: Option<f64>,
@@ -256,12 +277,19 @@ pub struct SidecarArgs {
 
 pub fn run_sidecar(args: SidecarArgs) -> i32 {
     match load(&args.config) {
-        Ok(loaded) => block_on(serve(loaded, true, args.run_for)),
+        Ok(loaded) => block_on(serve(with_store(loaded, args.store), true, args.run_for)),
         Err(message) => {
             eprintln!("reanimator sidecar: {message}");
             exit::INVALID_INPUT
         }
     }
+}
+
+fn with_store(mut loaded: Loaded, store: Option<String>) -> Loaded {
+    if let Some(location) = store {
+        loaded.config.store.location = location;
+    }
+    loaded
 }
 
 fn block_on(f: impl std::future::Future<Output = Result<(), String>>) -> i32 {
@@ -384,6 +412,18 @@ mod tests {
         assert_eq!(c.listen.inbound, ListenSection::default().inbound);
         assert_eq!(c.store.location, StoreSection::default().location);
         assert_eq!(c.timeouts.wake_up_ms, TimeoutsSection::default().wake_up_ms);
+        assert_eq!(c.sidecar.listen, SidecarSection::default().listen);
+        assert_eq!(c.sidecar.probe, SidecarSection::default().probe);
+    }
+
+    #[test]
+    fn the_example_configuration_has_every_table() {
+        let example: toml::Table = toml::from_str(EXAMPLE).unwrap();
+        let mut tables: Vec<&str> = example.keys().map(String::as_str).collect();
+        tables.sort();
+        let mut want = TABLES.to_vec();
+        want.sort();
+        assert_eq!(tables, want);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod operator;
 pub mod outages;
 pub mod radius;
 pub mod read;
+pub mod sim;
 mod text;
 
 use std::io::{self, Write};
@@ -47,8 +48,11 @@ pub enum Command {
     Sidecar(headend::SidecarArgs),
     /// Explain captured wrapper frames or APDUs given as hex, as text or JSON.
     Decode(decode::DecodeArgs),
-    /// Show what this build can do and how to run its tests.
-    Demo,
+    /// The seed story: 1,000 simulated meters over a day with the use case's faults, in virtual
+    /// time; prints the outage log and the scorecard.
+    Demo(demo::DemoArgs),
+    /// Run a scenario (scenarios/*.toml) in virtual time and score the head-end against it.
+    Sim(sim::SimArgs),
     /// Benchmarks that print their figures next to a baseline measured in the same run.
     Bench(bench::BenchArgs),
 }
@@ -108,7 +112,8 @@ pub fn run(cli: Cli) -> ExitCode {
             outages::run(&args, &mut stdout.lock()).map_err(|f| ("outages", f))
         }
         Command::Decode(args) => decode::run(&args, &mut stdout.lock()).map_err(|f| ("decode", f)),
-        Command::Demo => demo::run(&mut stdout.lock()).map_err(|f| ("demo", f)),
+        Command::Demo(args) => demo::run(&args, &mut stdout.lock()).map_err(|f| ("demo", f)),
+        Command::Sim(args) => sim::run(&args, &mut stdout.lock()).map_err(|f| ("sim", f)),
     };
     match result {
         Ok(()) => exit_code(exit::OK),

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{exit, Failure};
+use crate::headend::outage::Outage;
 use crate::headend::outage_log;
 use crate::headend::policy::Policy;
 use crate::store::{OutageFilter, Store};
@@ -78,7 +79,31 @@ pub fn run(args: &OutagesArgs, out: &mut dyn std::io::Write) -> Result<(), Failu
             .collect();
         serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"
     } else {
-        outage_log::render(&outages, &policy.sla, policy.utc_offset_minutes, now)
+        let from = since.unwrap_or(now - std::time::Duration::from_secs(30 * 86_400));
+        let mut text = outage_log::render(&outages, &policy.sla, policy.utc_offset_minutes, now);
+        text.push_str(&availability(&outages, from, now, &policy));
+        text
     };
     super::write_out(out, text.as_bytes())
+}
+
+/// Per meter with outages the operator caused: its availability since `from` against the contract.
+fn availability(outages: &[Outage], from: Timestamp, now: Timestamp, policy: &Policy) -> String {
+    let mut meters: Vec<&str> = outages.iter().map(|o| o.meter.as_str()).collect();
+    meters.sort_unstable();
+    meters.dedup();
+    let target = policy.sla.availability_percent;
+    let mut out = String::new();
+    for meter in meters {
+        let own: Vec<&Outage> = outages.iter().filter(|o| o.meter == meter).collect();
+        let a = outage_log::operator_availability(&own, from, now);
+        if a < 100.0 {
+            let verdict = if a >= target { "met" } else { "MISSED" };
+            out.push_str(&format!(
+                "{meter}: the operator's availability since {} is {a:.3}% (contract {target}%: {verdict})\n",
+                from.local_minute(policy.utc_offset_minutes)
+            ));
+        }
+    }
+    out
 }

@@ -320,6 +320,14 @@ mod tests {
                 Remedy::Wait,
             ),
             (
+                with(|e| {
+                    e.session = Some(S::Detached);
+                    e.degradation_forecast = true
+                }),
+                C::AreaDegraded,
+                Remedy::Wait,
+            ),
+            (
                 with(|e| e.beyond_check_in = true),
                 C::SilentTimeout,
                 Remedy::CancelLocation,

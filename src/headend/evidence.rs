@@ -12,8 +12,8 @@
 //! | AAA verdicts | the latest (accept, reject, timeout); "since" is the first of its run |
 //! | credential logbook | the last change of the rejected user at or before the first reject |
 //! | maintenance windows | one covering now on the meter's cell gives `maintenance_until` |
-//! | cell serving | not serving and no maintenance: `cell_outage` |
-//! | forecasts (MC, NC) | one covering now, when no maintenance explains it: `degradation_forecast` |
+//! | cell serving | not serving and no maintenance: `cell_outage` (the head-end clears it when it was told of a degradation before it began: a forecast come true) |
+//! | forecasts (MC, NC) | one covering now, when no maintenance explains it: `degradation_forecast` (a marginal one not for a detached modem: it fails set-ups, it does not detach) |
 //! | last network activity | older than [`EvidenceParams::check_in`]: `beyond_check_in` |
 //! | set-up KPI | an evidence line only |
 //!
@@ -494,7 +494,11 @@ impl Assembly<'_> {
             if !(f.from <= now && now < f.until) {
                 continue;
             }
-            self.evidence.degradation_forecast = true;
+            // Marginal coverage fails session set-ups now and then; it does not detach a modem.
+            let detached = self.evidence.session == Some(SessionState::Detached);
+            if f.level == ForecastLevel::None || !detached {
+                self.evidence.degradation_forecast = true;
+            }
             let level = match f.level {
                 ForecastLevel::Marginal => "marginal connectivity (MC)",
                 ForecastLevel::None => "no connectivity (NC)",

@@ -92,12 +92,21 @@ fn render_one(out: &mut String, o: &Outage, sla: &Sla, offset: i32, now: Timesta
     for e in &o.evidence {
         let _ = writeln!(out, "  evidence {} {}: {}", at(e.at), e.source, e.line);
     }
-    for a in &o.actions {
-        let kind = serde_json::to_value(a.kind)
+    // Repeats of the same action with the same result (a wake-up each cycle) make one line.
+    for run in o
+        .actions
+        .chunk_by(|x, y| x.kind == y.kind && x.result == y.result)
+    {
+        let (first, last) = (&run[0], &run[run.len() - 1]);
+        let kind = serde_json::to_value(first.kind)
             .ok()
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_default();
-        let _ = writeln!(out, "  action {} {kind}: {}", at(a.at), a.result);
+        let when = match run.len() {
+            1 => at(first.at),
+            n => format!("{} to {} ({n} times)", at(first.at), at(last.at)),
+        };
+        let _ = writeln!(out, "  action {when} {kind}: {}", first.result);
     }
     out.push('\n');
 }

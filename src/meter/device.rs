@@ -101,6 +101,16 @@ impl MeterDevice {
         self.modem = modem;
     }
 
+    /// Power comes back (at Unix time `now`): the meter captures again, its modem still off the
+    /// network until the operator says otherwise. `set_modem(Detached)` cannot say this: the
+    /// operator reports a meter without power as detached too.
+    pub fn restore_power(&mut self, now: i64) {
+        if self.modem == Modem::PoweredOff {
+            self.set_modem(Modem::Online, now);
+            self.modem = Modem::Detached;
+        }
+    }
+
     /// Takes a new connection, or says why not.
     pub fn accept(&mut self, profile: &Profile) -> Result<(), Refusal> {
         if self.modem != Modem::Online {
@@ -309,6 +319,38 @@ mod tests {
             d.app.get(&ctx, &a, None).unwrap()
         };
         assert_eq!(entries, Data::DoubleLongUnsigned(960 - 11));
+    }
+
+    #[test]
+    fn power_back_ends_the_gap_before_the_modem_is_back() {
+        let profile = shipped("basic").unwrap();
+        let mut d = device(&profile);
+        d.set_modem(Modem::PoweredOff, 1_795_650_000);
+        d.set_modem(Modem::Detached, 1_795_650_900);
+        assert_eq!(
+            d.modem(),
+            Modem::PoweredOff,
+            "the operator's detached is no power"
+        );
+        d.restore_power(1_795_651_800);
+        assert_eq!(d.modem(), Modem::Detached);
+        d.set_modem(Modem::Online, 1_795_660_000);
+        d.app.set_now(1_795_670_000);
+        let ctx = crate::session::AccessContext {
+            client_sap: 16,
+            mechanism: crate::dlms::acse::Mechanism::Lowest,
+        };
+        let a = crate::dlms::xdlms::AttributeDescriptor::new(
+            7,
+            crate::dlms::obis::Obis::LOAD_PROFILE_1,
+            7,
+        );
+        use crate::session::CosemServer;
+        assert_eq!(
+            d.app.get(&ctx, &a, None).unwrap(),
+            Data::DoubleLongUnsigned(960 - 2),
+            "only the two captures while unpowered are missing"
+        );
     }
 
     #[test]

@@ -278,35 +278,53 @@ impl PgStore {
             .transaction()
             .await
             .map_err(|e| self.failed(op, &e))?;
-        // The upsert locks the outage's row until commit, so a concurrent save of the same
-        // outage waits here and then replaces the lists this one wrote: last writer wins whole.
-        let id: i64 = tx
-            .query_one(
-                "INSERT INTO outages (meter, start_ms, detected_ms, cause, remedy, sentence, end_ms,
-                                      readings_missed, readings_backfilled, sla_class)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                 ON CONFLICT (meter, start_ms) DO UPDATE SET
-                    detected_ms = excluded.detected_ms, cause = excluded.cause,
-                    remedy = excluded.remedy, sentence = excluded.sentence, end_ms = excluded.end_ms,
-                    readings_missed = excluded.readings_missed,
-                    readings_backfilled = excluded.readings_backfilled, sla_class = excluded.sla_class
+        let values: [&(dyn tokio_postgres::types::ToSql + Sync); 10] = [
+            &o.meter,
+            &o.start,
+            &o.detected,
+            &o.cause,
+            &o.remedy,
+            &o.sentence,
+            &o.end,
+            &o.readings_missed,
+            &o.readings_backfilled,
+            &o.sla_class,
+        ];
+        // The update (or the upsert) locks the outage's row until commit, so a concurrent save
+        // of the same outage waits here and then replaces the lists this one wrote: last writer
+        // wins whole. Update first: an upsert that ends as an update still draws an id from
+        // the sequence, and the log would number its fifth outage #14. The upsert covers an
+        // insert racing this one.
+        let updated = tx
+            .query_opt(
+                "UPDATE outages SET detected_ms = $3, cause = $4, remedy = $5, sentence = $6,
+                    end_ms = $7, readings_missed = $8, readings_backfilled = $9, sla_class = $10
+                 WHERE meter = $1 AND start_ms = $2
                  RETURNING id",
-                &[
-                    &o.meter,
-                    &o.start,
-                    &o.detected,
-                    &o.cause,
-                    &o.remedy,
-                    &o.sentence,
-                    &o.end,
-                    &o.readings_missed,
-                    &o.readings_backfilled,
-                    &o.sla_class,
-                ],
+                &values,
             )
             .await
-            .and_then(|r| r.try_get(0))
             .map_err(|e| self.failed(op, &e))?;
+        let row = match updated {
+            Some(row) => row,
+            None => tx
+                .query_one(
+                    "INSERT INTO outages (meter, start_ms, detected_ms, cause, remedy, sentence,
+                                          end_ms, readings_missed, readings_backfilled, sla_class)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                     ON CONFLICT (meter, start_ms) DO UPDATE SET
+                        detected_ms = excluded.detected_ms, cause = excluded.cause,
+                        remedy = excluded.remedy, sentence = excluded.sentence,
+                        end_ms = excluded.end_ms, readings_missed = excluded.readings_missed,
+                        readings_backfilled = excluded.readings_backfilled,
+                        sla_class = excluded.sla_class
+                     RETURNING id",
+                    &values,
+                )
+                .await
+                .map_err(|e| self.failed(op, &e))?,
+        };
+        let id: i64 = row.try_get(0).map_err(|e| self.failed(op, &e))?;
         let seq: Vec<i32> = evidence.iter().map(|e| e.seq).collect();
         let source: Vec<&str> = evidence.iter().map(|e| e.source.as_str()).collect();
         let at: Vec<i64> = evidence.iter().map(|e| e.at).collect();

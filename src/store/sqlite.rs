@@ -231,24 +231,33 @@ impl SqliteStore {
         let (o, evidence, actions) = prepare().map_err(|e| self.row_error(e))?;
         self.run("save an outage", move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let id: i64 = tx.prepare_cached(
-                "INSERT INTO outages (meter, start_ms, detected_ms, cause, remedy, sentence, end_ms,
-                                      readings_missed, readings_backfilled, sla_class)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                 ON CONFLICT (meter, start_ms) DO UPDATE SET
-                    detected_ms = excluded.detected_ms, cause = excluded.cause,
-                    remedy = excluded.remedy, sentence = excluded.sentence, end_ms = excluded.end_ms,
-                    readings_missed = excluded.readings_missed,
-                    readings_backfilled = excluded.readings_backfilled, sla_class = excluded.sla_class
-                 RETURNING id",
-            )?
-            .query_row(
-                params![
-                    o.meter, o.start, o.detected, o.cause, o.remedy, o.sentence, o.end,
-                    o.readings_missed, o.readings_backfilled, o.sla_class
-                ],
-                |r| r.get(0),
-            )?;
+            let values = params![
+                o.meter, o.start, o.detected, o.cause, o.remedy, o.sentence, o.end,
+                o.readings_missed, o.readings_backfilled, o.sla_class
+            ];
+            // Update first: an upsert that ends as an update still takes the next id
+            // (AUTOINCREMENT), and the log would number its fifth outage #14. The write lock
+            // (IMMEDIATE) makes the two steps one.
+            let updated: Option<i64> = tx
+                .prepare_cached(
+                    "UPDATE outages SET detected_ms = ?3, cause = ?4, remedy = ?5, sentence = ?6,
+                        end_ms = ?7, readings_missed = ?8, readings_backfilled = ?9, sla_class = ?10
+                     WHERE meter = ?1 AND start_ms = ?2
+                     RETURNING id",
+                )?
+                .query_row(values, |r| r.get(0))
+                .optional()?;
+            let id: i64 = match updated {
+                Some(id) => id,
+                None => tx
+                    .prepare_cached(
+                        "INSERT INTO outages (meter, start_ms, detected_ms, cause, remedy, sentence,
+                                              end_ms, readings_missed, readings_backfilled, sla_class)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                         RETURNING id",
+                    )?
+                    .query_row(values, |r| r.get(0))?,
+            };
             tx.execute("DELETE FROM outage_evidence WHERE outage_id = ?1", [id])?;
             tx.execute("DELETE FROM outage_actions WHERE outage_id = ?1", [id])?;
             {

@@ -7,7 +7,10 @@
 
 use serde::{Serialize, Serializer};
 
-use super::{protect, unprotect, Keys, SecurityControl, SecurityError, SystemTitle, Unprotected};
+use super::{
+    protect, unprotect, unprotect_in_place, Keys, SecurityControl, SecurityError, SystemTitle,
+    Unprotected,
+};
 use crate::dlms::codec::{
     put_length, put_length_prefixed, Codec, DecodeError, DecodeResult, Reader,
 };
@@ -170,6 +173,18 @@ impl GloCiphered {
             return Err(SecurityError::NotCiphered(self.tag));
         }
         unprotect(system_title, keys, &self.content)
+    }
+
+    /// [`open`](Self::open), deciphering the content in its own buffer instead of a copy.
+    pub fn open_in_place(
+        self,
+        system_title: &SystemTitle,
+        keys: &Keys,
+    ) -> Result<Unprotected, SecurityError> {
+        if lookup(self.tag).is_none() {
+            return Err(SecurityError::NotCiphered(self.tag));
+        }
+        unprotect_in_place(system_title, keys, self.content)
     }
 
     /// Global or dedicated key, by the tag.
@@ -466,6 +481,10 @@ mod tests {
         .unwrap();
         assert_eq!(sealed, glo_vectors()[0].0);
         assert_eq!(sealed.open(&st, &keys).unwrap().plaintext, plain);
+        assert_eq!(
+            sealed.clone().open_in_place(&st, &keys).unwrap().plaintext,
+            plain
+        );
         assert_eq!(sealed.key(), Some(CipheringKey::Global));
         assert_eq!(sealed.plain_tag(), Some(0xC0));
         assert_eq!(sealed.security_control(), Some(SecurityControl(0x30)));
@@ -689,7 +708,8 @@ mod tests {
                 let _ = value.open(&keys);
             }
             if let Ok(value) = GloCiphered::from_bytes(&bytes) {
-                let _ = value.open(&SystemTitle([0; 8]), &keys);
+                let copied = value.open(&SystemTitle([0; 8]), &keys);
+                prop_assert_eq!(value.open_in_place(&SystemTitle([0; 8]), &keys), copied);
             }
         }
     }

@@ -78,42 +78,66 @@ impl<'a> CipheredContent<'a> {
     ) -> Result<Unprotected, SecurityError> {
         // Checked again because the fields are public and may not come from `parse`.
         self.sc.check_usable()?;
-        let gcm = Gcm::new(GenericArray::from_slice(&keys.ek));
-        let iv = iv(system_title, self.invocation_counter);
-        let plaintext =
-            match (self.sc.authenticated(), self.sc.encrypted()) {
-                (true, encrypted) => {
-                    let body_len = self.payload.len().checked_sub(TAG_LEN).ok_or(
-                        SecurityError::Truncated {
-                            needed: HEADER_LEN + TAG_LEN,
-                            got: HEADER_LEN + self.payload.len(),
-                        },
-                    )?;
-                    let (body, tag) = self.payload.split_at(body_len);
-                    let tag = GenericArray::from_slice(tag);
-                    let mut buf = body.to_vec();
-                    let result = if encrypted {
-                        gcm.decrypt_in_place_detached(&iv, &aad(self.sc, keys, &[]), &mut buf, tag)
-                    } else {
-                        gcm.decrypt_in_place_detached(&iv, &aad(self.sc, keys, body), &mut [], tag)
-                    };
-                    result.map_err(|_| SecurityError::AuthenticationFailed)?;
-                    buf
-                }
-                // GCM's keystream is its own inverse: "encrypting" the ciphertext deciphers it.
-                (false, _) => {
-                    let mut buf = self.payload.to_vec();
-                    gcm.encrypt_in_place_detached(&iv, &[], &mut buf)
-                        .map_err(|_| SecurityError::TooLong { len: buf.len() })?;
-                    buf
-                }
-            };
+        let tag_len = if self.sc.authenticated() { TAG_LEN } else { 0 };
+        let body_len = self
+            .payload
+            .len()
+            .checked_sub(tag_len)
+            .ok_or(SecurityError::Truncated {
+                needed: HEADER_LEN + tag_len,
+                got: HEADER_LEN + self.payload.len(),
+            })?;
+        let (body, tag) = self.payload.split_at(body_len);
+        let mut plaintext = body.to_vec();
+        decipher(
+            self.sc,
+            self.invocation_counter,
+            system_title,
+            keys,
+            &mut plaintext,
+            tag,
+        )?;
         Ok(Unprotected {
             sc: self.sc,
             invocation_counter: self.invocation_counter,
             plaintext,
         })
     }
+}
+
+/// Authenticates (against `tag`, empty when not authenticated) and deciphers `body` in place.
+fn decipher(
+    sc: SecurityControl,
+    invocation_counter: u32,
+    system_title: &SystemTitle,
+    keys: &Keys,
+    body: &mut [u8],
+    tag: &[u8],
+) -> Result<(), SecurityError> {
+    let gcm = Gcm::new(GenericArray::from_slice(&keys.ek));
+    let iv = iv(system_title, invocation_counter);
+    let result = match (sc.authenticated(), sc.encrypted()) {
+        (true, true) => gcm.decrypt_in_place_detached(
+            &iv,
+            &aad(sc, keys, &[]),
+            body,
+            GenericArray::from_slice(tag),
+        ),
+        (true, false) => gcm.decrypt_in_place_detached(
+            &iv,
+            &aad(sc, keys, body),
+            &mut [],
+            GenericArray::from_slice(tag),
+        ),
+        // GCM's keystream is its own inverse: "encrypting" the ciphertext deciphers it.
+        (false, _) => {
+            return gcm
+                .encrypt_in_place_detached(&iv, &[], body)
+                .map(drop)
+                .map_err(|_| SecurityError::TooLong { len: body.len() });
+        }
+    };
+    result.map_err(|_| SecurityError::AuthenticationFailed)
 }
 
 /// Protects `plaintext`, returning the ciphered content `SC || IC || ciphertext || tag`.
@@ -164,6 +188,39 @@ pub fn unprotect(
     content: &[u8],
 ) -> Result<Unprotected, SecurityError> {
     CipheredContent::parse(content)?.open(system_title, keys)
+}
+
+/// [`unprotect`] in the content's own buffer: the plaintext is deciphered where the ciphertext
+/// lies and the buffer handed back as it, so nothing is copied but the header shift.
+pub fn unprotect_in_place(
+    system_title: &SystemTitle,
+    keys: &Keys,
+    mut content: Vec<u8>,
+) -> Result<Unprotected, SecurityError> {
+    let CipheredContent {
+        sc,
+        invocation_counter,
+        payload,
+    } = CipheredContent::parse(&content)?;
+    // `parse` checked that the header and, when authenticated, the tag are there.
+    let tag_len = if sc.authenticated() { TAG_LEN } else { 0 };
+    let body_end = HEADER_LEN + payload.len() - tag_len;
+    let (head, tag) = content.split_at_mut(body_end);
+    decipher(
+        sc,
+        invocation_counter,
+        system_title,
+        keys,
+        &mut head[HEADER_LEN..],
+        tag,
+    )?;
+    content.truncate(body_end);
+    content.drain(..HEADER_LEN);
+    Ok(Unprotected {
+        sc,
+        invocation_counter,
+        plaintext: content,
+    })
 }
 
 /// The HLS-GMAC proof f(challenge) = `10 || IC || GMAC(AAD = 10 || AK || challenge)`, made with
@@ -325,6 +382,7 @@ mod tests {
                 plaintext: plain,
             };
             assert_eq!(opened, expected);
+            assert_eq!(unprotect_in_place(&st, &keys, content), Ok(expected));
         }
     }
 
@@ -372,6 +430,11 @@ mod tests {
                     unprotect(&st, &keys, &bad),
                     Err(SecurityError::AuthenticationFailed),
                     "byte {at}"
+                );
+                assert_eq!(
+                    unprotect_in_place(&st, &keys, bad),
+                    Err(SecurityError::AuthenticationFailed),
+                    "byte {at}, in place"
                 );
             }
         }
@@ -565,6 +628,7 @@ mod tests {
             let tag = if sc.authenticated() { TAG_LEN } else { 0 };
             prop_assert_eq!(content.len(), HEADER_LEN + plaintext.len() + tag);
             let opened = unprotect(&st, &keys, &content).unwrap();
+            prop_assert_eq!(&unprotect_in_place(&st, &keys, content).unwrap(), &opened);
             prop_assert_eq!(opened, Unprotected { sc, invocation_counter: ic, plaintext });
         }
 
@@ -573,7 +637,8 @@ mod tests {
             bytes in prop::collection::vec(any::<u8>(), 0..80),
             keys in any_keys(),
         ) {
-            let _ = unprotect(&server_title(), &keys, &bytes);
+            let copied = unprotect(&server_title(), &keys, &bytes);
+            prop_assert_eq!(unprotect_in_place(&server_title(), &keys, bytes), copied);
         }
 
         #[test]

@@ -18,8 +18,8 @@ pub use apdu::{
 };
 pub use counter::{InvocationCounter, InvocationCounterGuard};
 pub use gcm::{
-    hls_gmac_proof, protect, unprotect, verify_hls_gmac, CipheredContent, Unprotected,
-    HLS_GMAC_PROOF_LEN, TAG_LEN,
+    hls_gmac_proof, protect, unprotect, unprotect_in_place, verify_hls_gmac, CipheredContent,
+    Unprotected, HLS_GMAC_PROOF_LEN, TAG_LEN,
 };
 
 use std::fmt;

@@ -261,6 +261,20 @@ fn each_root_cause_follows_from_its_records() {
             C::RadioFailure,
         ),
         (
+            "detached in a cell forecast marginal: the meter, not the area",
+            with(|r| {
+                r.session = Some(session(P::Detached, "02:00"));
+                r.reachability = Some(reach(Reach::Unreachable, "02:00", Some("NOT_HEARD")));
+                r.forecasts = vec![ForecastRecord {
+                    from: at("02:00"),
+                    until: at("03:00"),
+                    level: ForecastLevel::Marginal,
+                }];
+            }),
+            None,
+            C::DeviceDetached,
+        ),
+        (
             "no session record, a degradation forecast now",
             with(|r| {
                 r.session = None;

@@ -118,6 +118,8 @@ struct MeterState {
     last_failure: Option<DlmsAttempt>,
     /// A read right after a remedy: it does not count against the window's attempts.
     after_remedy: bool,
+    /// Read by then, before a forecast degradation of the meter's cell.
+    early_read: Option<Timestamp>,
 }
 
 /// The head-end.
@@ -142,6 +144,8 @@ pub struct Headend {
     deferred_remedies: VecDeque<MeterIx>,
     remedy_times: VecDeque<Timestamp>,
     next_outlook: Timestamp,
+    /// Degradations the operator announced before they began.
+    forecasts: Vec<CellOutlook>,
     outages: Vec<Outage>,
     next_outage_id: u64,
     actions: VecDeque<Action>,
@@ -185,6 +189,7 @@ impl Headend {
             deferred_remedies: VecDeque::new(),
             remedy_times: VecDeque::new(),
             next_outlook: now,
+            forecasts: Vec::new(),
             outages: Vec::new(),
             next_outage_id: 1,
             actions: VecDeque::new(),
@@ -218,11 +223,22 @@ impl Headend {
         s.stored_until = s.stored_until.max(Some(stored_until));
     }
 
-    /// After a restart: an outage the store holds open. Its id stays.
-    pub fn restore_outage(&mut self, outage: Outage) {
+    /// After a restart: an outage the store holds open. Its id stays; the intervals whose
+    /// windows closed while no head-end ran count as missed too.
+    pub fn restore_outage(&mut self, mut outage: Outage) {
         let Some(meter) = self.meter_index(&outage.meter) else {
             return;
         };
+        let oldest_open = self.open_windows.front().copied().unwrap_or(self.due);
+        if self.reads && outage.is_open() && oldest_open > outage.start {
+            let cycle = self.policy.cycle().as_millis() as u64;
+            let closed = oldest_open.since(outage.start).as_millis() as u64;
+            let closed = u32::try_from(closed.div_ceil(cycle)).unwrap_or(u32::MAX);
+            if closed > outage.readings_missed {
+                outage.readings_missed = closed;
+                self.records.push_back(Record::Outage(outage.clone()));
+            }
+        }
         self.next_outage_id = self.next_outage_id.max(outage.id + 1);
         let s = &mut self.state[meter];
         s.missed_cycles = s.missed_cycles.max(outage.readings_missed);
@@ -357,6 +373,11 @@ impl Headend {
         if let Some(attempt) = self.state[meter].last_failure {
             super::evidence::apply_dlms(&mut evidence, attempt);
         }
+        if self.forecast_come_true(meter, now) {
+            // The operator's forecast (NC) shows an outage too; announced ahead, it is the area.
+            evidence.degradation_forecast = true;
+            evidence.cell_outage = false;
+        }
         let d = diagnose(&evidence);
         let outage = &mut self.outages[o];
         outage.cause = Some(d.cause);
@@ -404,15 +425,44 @@ impl Headend {
         let ahead = outlook
             .iter()
             .filter(|o| o.kind == OutlookKind::Degradation && o.from > now);
+        self.forecasts.retain(|f| f.until > now);
+        for o in outlook
+            .iter()
+            .filter(|o| o.kind == OutlookKind::Degradation)
+        {
+            let known = self
+                .forecasts
+                .iter_mut()
+                .find(|f| f.cell == o.cell && f.from <= o.until && o.from <= f.until);
+            match known {
+                // The same degradation seen again, now under way: it stays a forecast.
+                Some(f) => {
+                    f.from = f.from.min(o.from);
+                    f.until = f.until.max(o.until);
+                }
+                None if o.from > now => self.forecasts.push(o.clone()),
+                None => {} // first seen under way: an unplanned outage looks the same
+            }
+        }
         for o in ahead {
-            let at = (o.from - Duration::from_secs(60)).max(now);
+            // Taken at the window that holds it: a read scheduled now, hours ahead, would stand
+            // in for (and so block) every normal read until then.
+            let at = o.from - Duration::from_secs(60);
             for meter in 0..self.meters.len() {
                 if self.meters[meter].cell == o.cell {
-                    self.state[meter].after_remedy = true;
-                    self.schedule(meter, at);
+                    let s = &mut self.state[meter];
+                    s.early_read = Some(s.early_read.map_or(at, |e| e.min(at)));
                 }
             }
         }
+    }
+
+    /// Whether a degradation of the meter's cell, announced before it began, covers now.
+    fn forecast_come_true(&self, meter: MeterIx, now: Timestamp) -> bool {
+        let cell = &self.meters[meter].cell;
+        self.forecasts
+            .iter()
+            .any(|f| &f.cell == cell && f.from <= now && now < f.until)
     }
 
     fn start_window(&mut self, interval: Timestamp, now: Timestamp) {
@@ -426,7 +476,14 @@ impl Headend {
             let s = &mut self.state[meter];
             s.attempts = 0;
             let slot = Duration::from_millis(spread_slot(meter, spread));
-            self.schedule(meter, (interval + slot).max(now));
+            let mut at = (interval + slot).max(now);
+            let cycle_end = interval + self.policy.cycle();
+            if let Some(early) = s.early_read.filter(|e| *e < cycle_end) {
+                // A degradation of its cell is forecast: read it before the area goes dark.
+                at = at.min(early.max(now));
+                s.early_read = None;
+            }
+            self.schedule(meter, at);
         }
     }
 
@@ -640,7 +697,9 @@ impl Headend {
         self.actions.push_back(Action::Outlook {
             cells: cells.into_iter().cloned().collect(),
             from: now,
-            until: now + Duration::from_secs(self.policy.early_read_lead_secs),
+            // An hour more than the lead: asked hourly, a degradation starting right at the
+            // lead's end is still seen ahead, by the query before.
+            until: now + Duration::from_secs(self.policy.early_read_lead_secs) + HOUR,
         });
     }
 

@@ -286,4 +286,69 @@ fn restores_open_outages_and_resumes_from_the_stored_interval() {
     assert_eq!(o.id, open.id);
     assert!(o.end.is_some());
     assert_eq!(w2.stored.first().map(|r| r.reading.interval), Some(START));
+    // START's window closed before the restart, START + 15 min's while no head-end ran.
+    assert_eq!((o.readings_missed, o.readings_backfilled), (2, 2), "{o:?}");
+}
+
+#[test]
+fn a_degradation_announced_ahead_is_the_area_not_an_unplanned_outage() {
+    // What the operator's records say about a detached meter whose cell is down while its
+    // connectivity forecast says NC: the same for a forecast come true and for an outage.
+    let evidence = Evidence {
+        session: Some(SessionState::Detached),
+        cell_outage: true,
+        degradation_forecast: true,
+        ..Evidence::default()
+    };
+    let cause = |told_ahead: bool| {
+        let mut h = Headend::sidecar(policy(), meters(1), START, false);
+        let at = START + 60 * MINUTE;
+        let seen = |from, until| CellOutlook {
+            cell: "cell-0".into(),
+            from,
+            until,
+            kind: OutlookKind::Degradation,
+        };
+        if told_ahead {
+            h.handle_outlook(START, vec![seen(at, at + 60 * MINUTE)]);
+        }
+        // Under way, the forecast shows longer: the same degradation (or an outage's NC).
+        h.handle_outlook(at + 30 * MINUTE, vec![seen(at, at + 120 * MINUTE)]);
+        let now = at + 90 * MINUTE;
+        h.handle_missing(now, 0, &[at]);
+        let gathered = Gathered {
+            evidence: evidence.clone(),
+            items: Vec::new(),
+        };
+        h.handle_gathered(now, 0, Ok(gathered));
+        h.outages()[0].cause
+    };
+    assert_eq!(cause(true), Some(RootCause::AreaDegraded));
+    assert_eq!(cause(false), Some(RootCause::RadioFailure));
+}
+
+#[test]
+fn a_forecast_hours_ahead_neither_blocks_the_reads_until_then_nor_waits_for_its_slot() {
+    let mut h = Headend::new(policy(), meters(4), START);
+    let from = START + 155 * MINUTE; // 02:35, inside the 02:30 window
+    let ahead = CellOutlook {
+        cell: "cell-0".into(),
+        from,
+        until: from + 60 * MINUTE,
+        kind: OutlookKind::Degradation,
+    };
+    h.handle_outlook(START, vec![ahead]);
+    let mut w = World::new(vec![Fault::Healthy; 4]);
+    w.run(&mut h, from - Duration::from_secs(30));
+    assert!(h.outages().is_empty(), "{:?}", h.outages());
+    let read = |m: &str, t: Timestamp| {
+        w.stored
+            .iter()
+            .any(|r| r.meter == m && r.reading.interval == t)
+    };
+    assert!((0..10).all(|k| read("m2", START + k * 15 * MINUTE)));
+    assert!(
+        read("m2", START + 150 * MINUTE),
+        "m2's slot is at 02:37; the forecast from 02:35 moves its read before it"
+    );
 }

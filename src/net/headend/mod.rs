@@ -130,6 +130,8 @@ impl<A: OperatorAdapter + Send + Sync + 'static> Driver<A> {
                 .headend
                 .poll_timeout()
                 .map_or(now + Duration::from_secs(60), |t| t);
+            // Stop on time, not at the policy's next timer (up to a cycle later).
+            let deadline = until.map_or(deadline, |u| deadline.min(u));
             let sleep = deadline.since(now);
             tokio::select! {
                 _ = tokio::time::sleep(sleep) => self.headend.handle_timeout(self::now()),
