@@ -94,40 +94,14 @@ pub fn run(args: &CycleArgs) -> Result<(), String> {
 
 async fn cycle(args: &CycleArgs) -> Result<CycleReport, String> {
     let loading = Instant::now();
-    let (meters, access, period) = load_fleet(&args.manifest)?;
+    let fleet = load_fleet(&args.manifest)?;
     let location = args.store.display().to_string();
     let store = Arc::new(Store::open(&location).await.map_err(|e| e.to_string())?);
     // A second connection counts the readings: in WAL mode it never waits for the writer.
     let counter = Store::open(&location).await.map_err(|e| e.to_string())?;
-    let policy = Policy {
-        cycle_secs: period,
-        window_secs: period,
-        // Every meter due at once: the cycle is as short as the head-end can make it.
-        spread: 0.0,
-        concurrency: args.concurrency,
-        ..Policy::default()
-    };
-    let n = meters.len() as u64;
-    let start = now();
-    let headend = Headend::new(policy.clone(), meters, start);
-    let interval = start.floor(policy.cycle());
+    let n = fleet.0.len() as u64;
     let adapter = Arc::new(NoOperator::default());
-    let driver = Driver {
-        headend,
-        access: Arc::new(access),
-        adapter: adapter.clone(),
-        store: store.clone(),
-        inbound: None,
-        pushes: None,
-        signals: None,
-        timeouts: DriverTimeouts {
-            read: ReadTimeouts {
-                connect: Duration::from_secs(3),
-                response: Duration::from_secs(5),
-            },
-            wake_up: Duration::from_secs(30),
-        },
-    };
+    let (driver, interval, cycle) = driver(fleet, args.concurrency, store.clone(), adapter.clone());
     let load_secs = loading.elapsed().as_secs_f64();
     let me = std::process::id();
     let rss_loaded_kib = rss_kib(me).unwrap_or(0);
@@ -135,7 +109,7 @@ async fn cycle(args: &CycleArgs) -> Result<CycleReport, String> {
 
     // Never into the next interval: its window would schedule every meter again.
     let limit = Duration::from_secs_f64(args.seconds).min(
-        (interval + policy.cycle())
+        (interval + cycle)
             .since(now())
             .saturating_sub(Duration::from_secs(1)),
     );
@@ -171,6 +145,42 @@ async fn cycle(args: &CycleArgs) -> Result<CycleReport, String> {
     })
 }
 
+/// The head-end over `fleet`, every meter due now; the interval it reads and the cycle length.
+fn driver(
+    (meters, access, period): Fleet,
+    concurrency: usize,
+    store: Arc<Store>,
+    adapter: Arc<NoOperator>,
+) -> (Driver<NoOperator>, Timestamp, Duration) {
+    let policy = Policy {
+        cycle_secs: period,
+        window_secs: period,
+        // Every meter due at once: the cycle is as short as the head-end can make it.
+        spread: 0.0,
+        concurrency,
+        ..Policy::default()
+    };
+    let start = now();
+    let interval = start.floor(policy.cycle());
+    let driver = Driver {
+        headend: Headend::new(policy.clone(), meters, start),
+        access: Arc::new(access),
+        adapter,
+        store,
+        inbound: None,
+        pushes: None,
+        signals: None,
+        timeouts: DriverTimeouts {
+            read: ReadTimeouts {
+                connect: Duration::from_secs(3),
+                response: Duration::from_secs(5),
+            },
+            wake_up: Duration::from_secs(30),
+        },
+    };
+    (driver, interval, policy.cycle())
+}
+
 /// The head-end's view of the fleet and its capture period in seconds; the manifest itself is
 /// freed before the cycle.
 fn load_fleet(path: &std::path::Path) -> Result<Fleet, String> {
@@ -183,6 +193,17 @@ fn load_fleet(path: &std::path::Path) -> Result<Fleet, String> {
     let profile = load_profile(&manifest.profile)?;
     let (meters, access) =
         access::from_manifest(&manifest, &profile).map_err(|e| format!("{file}: {e}"))?;
+    let off_loopback = access.iter().zip(&meters).find(|(a, _)| {
+        !a.address
+            .parse::<std::net::SocketAddr>()
+            .is_ok_and(|addr| addr.ip().is_loopback())
+    });
+    if let Some((a, m)) = off_loopback {
+        return Err(format!(
+            "{file}: meters[{}].address {} is not a loopback address",
+            m.id, a.address
+        ));
+    }
     drop(manifest);
     // SAFETY: malloc_trim only returns free heap pages to the kernel.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -35,7 +35,7 @@ pub struct HeadendBenchArgs {
     #[arg(long, default_value_t = 3)]
     pub rounds: u32,
     /// Time limit of one cycle and of one baseline round, in seconds.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = 120.0)]
     pub seconds: f64,
     /// An always-listening meter profile (shipped name or .toml file).
     #[arg(long, default_value = "basic")]
@@ -181,10 +181,15 @@ fn rounds(args: &HeadendBenchArgs, setup: &ReadSetup, sides: &Sides) -> Result<V
             warm_up.first_error.unwrap_or_default()
         ));
     }
-    let mut rounds = Vec::new();
+    let mut rounds: Vec<Round> = Vec::new();
+    let limit = Duration::from_secs_f64(args.seconds);
     for round in 1..=args.rounds {
-        let limit = Duration::from_secs_f64(args.seconds);
-        wait_for_room(sides.period, limit + LOAD_ALLOWANCE);
+        // Room for twice the last cycle (the hard limit before the first), not more: a cycle
+        // cut short by the boundary shows as readings missing.
+        let expected = rounds.last().map_or(limit, |r| {
+            limit.min(Duration::from_secs_f64(r.cycle.cycle_secs * 2.0))
+        });
+        wait_for_room(sides.period, expected + LOAD_ALLOWANCE);
         let store = sides.dir.join(format!("round-{round}.db"));
         let fleet_before = cpu_time_of_tree(sides.fleet_pid);
         let cycle = run_cycle(args, &sides.dir.join("fleet.json"), &store)?;
@@ -354,7 +359,7 @@ fn print_rounds(rounds: &[Round]) {
         (bm + bc) / (h + m).max(1e-9)
     }));
     println!(
-        "  median head-end cycle {:.2} s at {:.0} reads/s (load {:.2} s); median CPU per read bare/head-end {cpu_ratio:.2}",
+        "  median head-end cycle {:.2} s at {:.0} reads/s (loading the fleet {:.2} s before it)",
         median(rounds.iter().map(|r| r.cycle.cycle_secs)),
         median(rounds.iter().map(Round::per_second)),
         median(rounds.iter().map(|r| r.cycle.load_secs)),
@@ -363,6 +368,11 @@ fn print_rounds(rounds: &[Round]) {
     println!(
         "  median of the rounds' ratios head-end/bare: {ratio:.2} (target >= {TARGET_RATIO:.2}): {}",
         pass(ratio >= TARGET_RATIO && complete)
+    );
+    // On a machine shared with other work, a side with more threads gets a larger share of it.
+    println!(
+        "  median of the rounds' CPU per read bare/head-end: {cpu_ratio:.2} (what the rates' ratio would be with each side alone on the CPUs; target >= {TARGET_RATIO:.2}): {}",
+        pass(cpu_ratio >= TARGET_RATIO && complete)
     );
 }
 
