@@ -8,9 +8,9 @@
 //! the cycles they must see (about two minutes each), not CPU.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reanimator::cosem::LoadModel;
@@ -23,48 +23,12 @@ use reanimator::store::{OutageFilter, Store};
 use reanimator::time::Timestamp;
 use serde_json::{json, Value};
 
+#[path = "support/process.rs"]
+mod process;
+use process::{command, free_port, wait_for, Killed};
+
 /// The meters' capture period, and the head-end's cycle and service window.
 const CYCLE: Duration = Duration::from_secs(20);
-
-/// A child process, killed (SIGKILL) when dropped.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_reanimator")
-}
-
-/// Our binary, without the caller's `REANIMATOR_*` overrides (they would reconfigure the
-/// head-end under test).
-fn command() -> Command {
-    let mut c = Command::new(bin());
-    for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("REANIMATOR_")) {
-        c.env_remove(name);
-    }
-    c
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for(what: &str, within: Duration, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !ready() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn now() -> Timestamp {
     let ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
@@ -244,7 +208,22 @@ impl World {
         wait_for("the operator", Duration::from_secs(20), || {
             TcpStream::connect(&operator_addr).is_ok()
         });
-        let fleet = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+        let fleet: FleetManifest =
+            serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+        // Faults are injected into a known state: every modem attached with its data session up.
+        wait_for(
+            "every meter's data session",
+            Duration::from_secs(30),
+            || {
+                fleet.meters.iter().all(|m| {
+                    let url = format!(
+                        "http://{operator_addr}/sim-management/v0/sims/{}/connectivity-status",
+                        m.iccid
+                    );
+                    http("GET", &url, "secret", "").1["connectivity"] == "ONLINE"
+                })
+            },
+        );
         World {
             dir,
             fleet,

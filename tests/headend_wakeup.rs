@@ -4,43 +4,20 @@
 //! pushed logical device name (TCP), or by the UDP push just before the call, and reads it over
 //! that connection. Every interval of every meter ends up stored, read on time.
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use reanimator::headend::reading::ReadingSource;
 use reanimator::store::Store;
 use reanimator::time::Timestamp;
 
-struct Killed(Child);
+#[path = "support/process.rs"]
+mod process;
+use process::{bin, free_port, wait_for, Killed};
 
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_reanimator")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !ready() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+/// How long a process may take to be ready.
+const READY: Duration = Duration::from_secs(30);
 
 const METERS: usize = 3;
 const CYCLE_SECS: u64 = 10;
@@ -88,7 +65,7 @@ fn run_world(transport: &str, listen: &str) {
             .spawn()
             .unwrap(),
     );
-    wait_for("the fleet", || {
+    wait_for("the fleet", READY, || {
         std::net::TcpStream::connect(&control).is_ok() && manifest.exists()
     });
     let operator = format!("127.0.0.1:{}", free_port());
@@ -108,7 +85,7 @@ fn run_world(transport: &str, listen: &str) {
             .spawn()
             .unwrap(),
     );
-    wait_for("the operator", || {
+    wait_for("the operator", READY, || {
         std::net::TcpStream::connect(&operator).is_ok()
     });
     let store = d.join("he.db");

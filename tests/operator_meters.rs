@@ -6,42 +6,20 @@
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use reanimator::dlms::apdu::Apdu;
 use reanimator::dlms::codec::Codec;
 use reanimator::dlms::data::Data;
 use reanimator::dlms::wrapper::WrapperFrame;
 
-struct Killed(Child);
+#[path = "support/process.rs"]
+mod process;
+use process::{bin, free_port, wait_for, Killed};
 
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_reanimator")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !ready() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+/// How long a process may take to be ready.
+const READY: Duration = Duration::from_secs(20);
 
 /// A plain HTTP/1.1 request (no client library needed for three calls).
 fn http(method: &str, url: &str, token: &str, body: &str) -> (u16, String) {
@@ -91,7 +69,7 @@ fn start(dir: &Path, profile: &str, listen: &str) -> (Killed, Killed, serde_json
             .spawn()
             .unwrap(),
     );
-    wait_for("the fleet", || {
+    wait_for("the fleet", READY, || {
         std::net::TcpStream::connect(&control).is_ok() && manifest.exists()
     });
     let operator_addr = format!("127.0.0.1:{}", free_port());
@@ -113,7 +91,7 @@ fn start(dir: &Path, profile: &str, listen: &str) -> (Killed, Killed, serde_json
             .spawn()
             .unwrap(),
     );
-    wait_for("the operator", || {
+    wait_for("the operator", READY, || {
         std::net::TcpStream::connect(&operator_addr).is_ok()
     });
     let fleet: serde_json::Value =
@@ -146,11 +124,11 @@ fn a_sim_without_data_session_makes_its_meter_unreachable_until_reset() {
         meter["address"].as_str().unwrap(),
         meter["iccid"].as_str().unwrap(),
     );
-    wait_for("the meter to be readable", || {
+    wait_for("the meter to be readable", READY, || {
         read_status(address) == Some(0)
     });
     let status = format!("{operator}/sim-management/v0/sims/{iccid}/connectivity-status");
-    wait_for("the operator to see the SIM's data session", || {
+    wait_for("the operator to see the SIM's data session", READY, || {
         http("GET", &status, "secret", "").1.contains("ONLINE")
     });
 
@@ -161,7 +139,7 @@ fn a_sim_without_data_session_makes_its_meter_unreachable_until_reset() {
         &format!(r#"{{"kind":"stuck-session","iccid":"{iccid}","stuck":"no-data-session"}}"#),
     );
     assert!((200..300).contains(&code), "{code} {body}");
-    wait_for("the meter to refuse connections", || {
+    wait_for("the meter to refuse connections", READY, || {
         read_status(address) == Some(3)
     });
 
@@ -172,7 +150,7 @@ fn a_sim_without_data_session_makes_its_meter_unreachable_until_reset() {
         r#"{"deleteDataSession":true,"reason":"test"}"#,
     );
     assert_eq!(code, 202, "{body}");
-    wait_for("the reset to bring the meter back", || {
+    wait_for("the reset to bring the meter back", READY, || {
         read_status(address) == Some(0)
     });
 }

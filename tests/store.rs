@@ -296,24 +296,8 @@ mod cases {
     }
 
     pub async fn can_round_trip_every_cause_remedy_action_and_source(location: &str) {
-        use RootCause as C;
         let store = open(location).await;
-        let causes = [
-            C::AaaReject,
-            C::AaaUnreachable,
-            C::SimInactive,
-            C::DataBarred,
-            C::NoDataSession,
-            C::StaleSession,
-            C::DeviceDetached,
-            C::SilentTimeout,
-            C::PlannedMaintenance,
-            C::AreaDegraded,
-            C::RadioFailure,
-            C::DlmsAuthFailed,
-            C::MeterNotResponding,
-            C::Unknown,
-        ];
+        let causes = RootCause::ALL;
         let remedies = [
             Remedy::Wait,
             Remedy::ResetDataSession,

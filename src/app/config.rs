@@ -5,6 +5,8 @@ use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
+use super::one_line;
+
 /// The environment variables' prefix: `REANIMATOR_<TABLE>_<KEY>`.
 pub const ENV_PREFIX: &str = "REANIMATOR_";
 
@@ -77,10 +79,6 @@ fn apply_override(root: &mut toml::Table, name: &str, raw: &str) -> Result<(), S
             "{name}: `{table}` is not a table in the configuration"
         )),
     }
-}
-
-fn one_line(message: &str) -> String {
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -139,6 +139,6 @@ pub(crate) fn write_out(out: &mut dyn Write, bytes: &[u8]) -> Result<(), Failure
 }
 
 /// The promise to scripts: a failure is exactly one line.
-fn one_line(message: &str) -> String {
+pub(crate) fn one_line(message: &str) -> String {
     message.split_whitespace().collect::<Vec<_>>().join(" ")
 }

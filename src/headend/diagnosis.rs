@@ -29,6 +29,32 @@ pub enum RootCause {
 }
 
 impl RootCause {
+    /// Every cause, in the order of the log's codes.
+    pub const ALL: [RootCause; 14] = [
+        RootCause::AaaReject,
+        RootCause::AaaUnreachable,
+        RootCause::SimInactive,
+        RootCause::DataBarred,
+        RootCause::NoDataSession,
+        RootCause::StaleSession,
+        RootCause::DeviceDetached,
+        RootCause::SilentTimeout,
+        RootCause::PlannedMaintenance,
+        RootCause::AreaDegraded,
+        RootCause::RadioFailure,
+        RootCause::DlmsAuthFailed,
+        RootCause::MeterNotResponding,
+        RootCause::Unknown,
+    ];
+
+    /// Whether a reset (data session or location) can cure it.
+    pub fn cured_by_reset(self) -> bool {
+        matches!(
+            self,
+            RootCause::NoDataSession | RootCause::StaleSession | RootCause::SilentTimeout
+        )
+    }
+
     /// The code as the outage log writes it, e.g. `AAA_REJECT`.
     pub fn code(self) -> &'static str {
         use RootCause as C;
@@ -65,6 +91,13 @@ pub enum Remedy {
     Report,
     /// Send someone to the meter (power or hardware).
     FieldVisit,
+}
+
+impl Remedy {
+    /// Whether it is a reset the head-end asks the operator for.
+    pub fn is_reset(self) -> bool {
+        matches!(self, Remedy::ResetDataSession | Remedy::CancelLocation)
+    }
 }
 
 /// How the last DLMS attempt ended.
@@ -219,24 +252,7 @@ mod tests {
 
     #[test]
     fn writes_each_code_as_the_log_and_json_do() {
-        use RootCause as C;
-        let all = [
-            C::AaaReject,
-            C::AaaUnreachable,
-            C::SimInactive,
-            C::DataBarred,
-            C::NoDataSession,
-            C::StaleSession,
-            C::DeviceDetached,
-            C::SilentTimeout,
-            C::PlannedMaintenance,
-            C::AreaDegraded,
-            C::RadioFailure,
-            C::DlmsAuthFailed,
-            C::MeterNotResponding,
-            C::Unknown,
-        ];
-        for c in all {
+        for c in RootCause::ALL {
             assert_eq!(serde_json::to_value(c).unwrap(), c.code(), "{c:?}");
         }
     }

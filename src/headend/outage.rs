@@ -28,6 +28,16 @@ pub enum ActionKind {
     Escalate,
 }
 
+impl ActionKind {
+    /// Whether it is a reset asked of the operator.
+    pub fn is_reset(self) -> bool {
+        matches!(
+            self,
+            ActionKind::ResetDataSession | ActionKind::CancelLocation
+        )
+    }
+}
+
 /// An action taken, when, and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionRecord {
@@ -75,19 +85,10 @@ impl Outage {
 
     /// Whether a reset was tried for a cause no reset can cure, or during maintenance.
     pub fn wasted_actions(&self) -> usize {
-        let curable = matches!(
-            self.cause,
-            Some(RootCause::NoDataSession | RootCause::StaleSession | RootCause::SilentTimeout)
-        );
+        let curable = self.cause.is_some_and(RootCause::cured_by_reset);
         self.actions
             .iter()
-            .filter(|a| {
-                matches!(
-                    a.kind,
-                    ActionKind::ResetDataSession | ActionKind::CancelLocation
-                )
-            })
-            .filter(|_| !curable)
+            .filter(|a| a.kind.is_reset() && !curable)
             .count()
     }
 }

@@ -14,6 +14,14 @@ pub mod wrapper_codec;
 pub mod wrapper_stream;
 
 pub use client::{ClientError, DlmsClient};
+
+/// The real clock, as the schedules' time (the pure code takes it as a parameter).
+pub fn wall_clock() -> crate::time::Timestamp {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    crate::time::Timestamp::from_millis(d.as_millis() as u64)
+}
 pub use server::{serve, serve_connection, ConnectionLimits, Endpoint, ServerOptions};
 pub use wrapper_codec::{WrapperCodec, WrapperCodecError};
 pub use wrapper_stream::WrapperStream;

@@ -158,14 +158,6 @@ pub struct Match {
     pub recovered: Option<Timestamp>,
 }
 
-/// Causes a reset can cure.
-fn curable(c: RootCause) -> bool {
-    matches!(
-        c,
-        RootCause::NoDataSession | RootCause::StaleSession | RootCause::SilentTimeout
-    )
-}
-
 /// Causes the operator answers for under the SLA (planned maintenance is excluded).
 fn operator_caused(c: RootCause) -> bool {
     matches!(
@@ -429,7 +421,7 @@ fn actions(out: &SimOutcome, by_meter: &[Vec<usize>]) -> ActionScore {
                             Some(RootCause::PlannedMaintenance) => {
                                 Some("during planned maintenance")
                             }
-                            Some(c) if !curable(c) => Some("for a cause no reset cures"),
+                            Some(c) if !c.cured_by_reset() => Some("for a cause no reset cures"),
                             Some(_) => None,
                             None => Some("with no fault behind the outage"),
                         };

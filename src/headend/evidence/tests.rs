@@ -336,22 +336,7 @@ fn each_root_cause_follows_from_its_records() {
         assert!(!g.items.is_empty(), "{name}: no evidence lines");
         covered.push(cause);
     }
-    for cause in [
-        C::AaaReject,
-        C::AaaUnreachable,
-        C::SimInactive,
-        C::DataBarred,
-        C::NoDataSession,
-        C::StaleSession,
-        C::DeviceDetached,
-        C::SilentTimeout,
-        C::PlannedMaintenance,
-        C::AreaDegraded,
-        C::RadioFailure,
-        C::DlmsAuthFailed,
-        C::MeterNotResponding,
-        C::Unknown,
-    ] {
+    for cause in RootCause::ALL {
         assert!(covered.contains(&cause), "no row gives {cause:?}");
     }
 }

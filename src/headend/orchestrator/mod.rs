@@ -242,9 +242,9 @@ impl Headend {
         self.next_outage_id = self.next_outage_id.max(outage.id + 1);
         let s = &mut self.state[meter];
         s.missed_cycles = s.missed_cycles.max(outage.readings_missed);
-        s.hands_off = outage.remedy.is_some_and(|r| !curable(r));
+        s.hands_off = outage.remedy.is_some_and(|r| !r.is_reset());
         s.hopeless = outage.remedy.is_some_and(hopeless);
-        s.remedies = outage.actions.iter().filter(|a| is_reset(a.kind)).count() as u32;
+        s.remedies = outage.actions.iter().filter(|a| a.kind.is_reset()).count() as u32;
         s.outage = Some(self.outages.len());
         self.outages.push(outage);
     }
@@ -390,9 +390,9 @@ impl Headend {
         let words = format!("asked the operator why: {}", d.cause.code());
         self.note(o, now, ActionKind::Escalate, true, words);
         self.classify(o);
-        self.state[meter].hands_off = !curable(d.remedy);
+        self.state[meter].hands_off = !d.remedy.is_reset();
         self.state[meter].hopeless = hopeless(d.remedy);
-        if curable(d.remedy) {
+        if d.remedy.is_reset() {
             self.remedy(now, meter);
         }
     }
@@ -669,22 +669,24 @@ impl Headend {
     }
 
     fn take_remedy_token(&mut self, now: Timestamp) -> bool {
-        while self.remedy_times.front().is_some_and(|t| *t + HOUR <= now) {
-            self.remedy_times.pop_front();
-        }
-        if self.remedy_times.len() >= self.policy.remedies_per_hour as usize {
+        if !self.remedy_budget_left(now) {
             return false;
         }
         self.remedy_times.push_back(now);
         true
     }
 
+    /// Whether the fleet-wide hourly limit allows another remedy now.
+    fn remedy_budget_left(&mut self, now: Timestamp) -> bool {
+        while self.remedy_times.front().is_some_and(|t| *t + HOUR <= now) {
+            self.remedy_times.pop_front();
+        }
+        self.remedy_times.len() < self.policy.remedies_per_hour as usize
+    }
+
     fn release_deferred_remedies(&mut self, now: Timestamp) {
         while let Some(&meter) = self.deferred_remedies.front() {
-            while self.remedy_times.front().is_some_and(|t| *t + HOUR <= now) {
-                self.remedy_times.pop_front();
-            }
-            if self.remedy_times.len() >= self.policy.remedies_per_hour as usize {
+            if !self.remedy_budget_left(now) {
                 return;
             }
             self.deferred_remedies.pop_front();
@@ -778,21 +780,9 @@ impl Headend {
     }
 }
 
-/// Whether a reset may cure what the diagnosis found.
-fn curable(remedy: Remedy) -> bool {
-    matches!(remedy, Remedy::ResetDataSession | Remedy::CancelLocation)
-}
-
 /// Whether only a person can cure it, so retrying within a window is pointless.
 fn hopeless(remedy: Remedy) -> bool {
     matches!(remedy, Remedy::Report | Remedy::FieldVisit)
-}
-
-fn is_reset(kind: ActionKind) -> bool {
-    matches!(
-        kind,
-        ActionKind::ResetDataSession | ActionKind::CancelLocation
-    )
 }
 
 /// A fixed offset in `[0, spread)` per meter, so a fleet's reads spread evenly over the window.

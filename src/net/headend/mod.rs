@@ -9,7 +9,7 @@ pub mod sidecar_http;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
@@ -28,12 +28,7 @@ use inbound::{Inbound, Push};
 use reader::{Read, ReadTimeouts};
 
 /// The wall clock as the policy sees it.
-pub fn now() -> Timestamp {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    Timestamp::from_millis(ms)
-}
+pub use super::wall_clock as now;
 
 /// Timeouts of the driver.
 #[derive(Debug, Clone, Copy)]

@@ -33,7 +33,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use super::operator_aaa::AaaBackend;
-use crate::operator::{FleetManifest, Network, OperatorConfig, Timestamp};
+use crate::operator::{FleetManifest, Network, OperatorConfig};
 use subscriptions::Subscriptions;
 
 /// The model and its subscriptions, behind one lock (so no lock order to get wrong).
@@ -70,12 +70,7 @@ impl Shared {
 }
 
 /// The wall clock as the model's time.
-pub fn now() -> Timestamp {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp(d.as_millis() as u64)
-}
+pub use super::wall_clock as now;
 
 /// How to start the server.
 pub struct ServerOptions {
