@@ -285,7 +285,7 @@ fn in_process_case(fault: Fault, stale_after: Duration) -> Gathered {
     let adapter = w.adapter(params(stale_after));
     w.inject(fault, &adapter);
     adapter
-        .gather(&meter(0), w.now)
+        .gather(&meter(0), w.now, None)
         .now_or_never()
         .unwrap()
         .unwrap()
@@ -351,7 +351,7 @@ async fn gather_until(adapter: &HttpOperator, want: RootCause) -> Gathered {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let g = adapter
-            .gather(&meter(0), operator_http::now())
+            .gather(&meter(0), operator_http::now(), None)
             .await
             .unwrap();
         if diagnose(&g.evidence).cause == want || Instant::now() > deadline {
@@ -400,7 +400,7 @@ fn in_process_futures_are_ready_on_first_poll() {
     let w = World::start();
     let a = w.adapter(EvidenceParams::default());
     let m = meter(1);
-    assert!(a.gather(&m, w.now).now_or_never().unwrap().is_ok());
+    assert!(a.gather(&m, w.now, None).now_or_never().unwrap().is_ok());
     assert!(a.wake_up(&m, w.now).now_or_never().unwrap().is_ok());
     let cells = vec!["cell-0001".to_string()];
     assert!(a
@@ -420,7 +420,7 @@ fn an_in_process_reset_cures_a_stuck_session() {
     let a = w.adapter(EvidenceParams::default());
     w.inject(Fault::NoDataSession, &a);
     let m = meter(0);
-    let before = a.gather(&m, w.now).now_or_never().unwrap().unwrap();
+    let before = a.gather(&m, w.now, None).now_or_never().unwrap().unwrap();
     assert_eq!(diagnose(&before.evidence).cause, RootCause::NoDataSession);
     a.reset(
         &m,
@@ -432,7 +432,7 @@ fn an_in_process_reset_cures_a_stuck_session() {
     .unwrap()
     .unwrap();
     w.run_for(MINUTE);
-    let after = a.gather(&m, w.now).now_or_never().unwrap().unwrap();
+    let after = a.gather(&m, w.now, None).now_or_never().unwrap().unwrap();
     assert_eq!(after.evidence.session, Some(SessionState::Up), "{after:#?}");
     assert_eq!(diagnose(&after.evidence).cause, RootCause::Unknown);
 }
@@ -466,7 +466,7 @@ fn in_process_refusals_map_to_adapter_errors() {
     let mut malformed = meter(0);
     malformed.iccid = "not-an-iccid".into();
     for m in [meter(5), malformed] {
-        let err = a.gather(&m, now).now_or_never().unwrap().unwrap_err();
+        let err = a.gather(&m, now, None).now_or_never().unwrap().unwrap_err();
         assert_eq!(err, AdapterError::UnknownSim, "{}", m.iccid);
     }
     let (m0, m1) = (meter(0), meter(1));
@@ -531,7 +531,7 @@ async fn the_http_adapter_resets_wakes_and_maps_refusals() {
     let a = http_adapter(&op, EvidenceParams::default());
     let now = operator_http::now();
     assert_eq!(
-        a.gather(&meter(5), now).await.unwrap_err(),
+        a.gather(&meter(5), now, None).await.unwrap_err(),
         AdapterError::UnknownSim,
         "another tenant's SIM"
     );
@@ -555,7 +555,7 @@ async fn the_http_adapter_resets_wakes_and_maps_refusals() {
     let bad = HttpOperator::new(HttpOperatorConfig::new("https://127.0.0.1:1", "t"));
     assert!(matches!(bad, Err(AdapterError::Failed(_))));
     let wrong_token = HttpOperator::new(HttpOperatorConfig::new(op.base.clone(), "nope")).unwrap();
-    let err = wrong_token.gather(&meter(0), now).await.unwrap_err();
+    let err = wrong_token.gather(&meter(0), now, None).await.unwrap_err();
     assert!(
         matches!(&err, AdapterError::Failed(m) if m.contains("401 UNAUTHENTICATED")),
         "{err:?}"

@@ -53,7 +53,9 @@ fn the_seed_story_as_the_demo_tells_it() {
     );
     for expected in [
         "AAA_REJECT · first missing reading 2026-11-26 02:00",
-        "its password was changed at 01:58 by j.doe",
+        // The refusals began with the first session set-up after the change, not where the
+        // operator's bounded AAA history now begins.
+        "Since 02:06 the utility's RADIUS server has refused this meter's SIM: its password was changed at 01:58 by j.doe.",
         "50 meters of cell-0007",
         "PLANNED_MAINTENANCE",
         "NO_DATA_SESSION",

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | SIM status, barring, data allowance | `sim_active`, `data_barred` |
 //! | session state | `DETACHED` → detached; registered or setting up → no data session; up with no traffic for [`EvidenceParams::stale_after`] → stale |
-//! | AAA verdicts | the latest (accept, reject, timeout); "since" is the first of its run |
+//! | AAA verdicts | the latest (accept, reject, timeout); "since" is the first of its run, or the earlier escalation's first reject when the run reaches back past the records kept |
 //! | credential logbook | the last change of the rejected user at or before the first reject |
 //! | maintenance windows | one covering now on the meter's cell gives `maintenance_until` |
 //! | cell serving | not serving and no maintenance: `cell_outage` (the head-end clears it when it was told of a degradation before it began: a forecast come true) |
@@ -74,12 +74,13 @@ pub fn assemble(
         p,
         evidence: Evidence::default(),
         items: Vec::new(),
+        first_reject: None,
     };
     let cell = r.sim.as_ref().map_or(meter.cell.as_str(), |s| &s.cell);
     a.sim(r.sim.as_ref(), r.session.as_ref());
     a.session(r.session.as_ref(), r.reachability.as_ref());
-    if let Some(first_reject) = a.aaa(&r.aaa, r.session.as_ref()) {
-        a.logbook(&r.logbook, &first_reject);
+    if let Some(first) = a.aaa(&r.aaa, r.earlier_reject.as_ref(), r.session.as_ref()) {
+        a.logbook(&r.logbook, &first);
     }
     let maintenance = a.maintenance(cell, &r.maintenance);
     a.cell(r.cell.as_ref(), maintenance);
@@ -90,6 +91,7 @@ pub fn assemble(
     Gathered {
         evidence: a.evidence,
         items: a.items,
+        first_reject: a.first_reject,
     }
 }
 
@@ -247,6 +249,8 @@ struct Assembly<'a> {
     p: &'a EvidenceParams,
     evidence: Evidence,
     items: Vec<EvidenceItem>,
+    /// The AAA record that starts the current run of refusals.
+    first_reject: Option<AaaRecord>,
 }
 
 /// The first reject of the current run: when, and which RADIUS user.
@@ -364,10 +368,12 @@ impl Assembly<'_> {
         self.item("session-status", s.since, line);
     }
 
-    /// Sets the AAA verdict; returns the first reject of the current run of rejects.
+    /// Sets the AAA verdict; returns the first reject of the current run of rejects. A run of
+    /// refusals that reaches back past the records kept starts at `earlier`, when given.
     fn aaa(
         &mut self,
         records: &[AaaRecord],
+        earlier: Option<&AaaRecord>,
         session: Option<&SessionRecord>,
     ) -> Option<FirstReject> {
         let mut verdicts: Vec<(&AaaRecord, AaaVerdict)> = records
@@ -383,7 +389,19 @@ impl Assembly<'_> {
             .rev()
             .take_while(|(_, v)| *v == verdict)
             .count();
-        let (first, _) = verdicts[verdicts.len() - run];
+        let (mut first, _) = verdicts[verdicts.len() - run];
+        let before_run = verdicts
+            .len()
+            .checked_sub(run + 1)
+            .map(|i| verdicts[i].0.at);
+        let carried = earlier.filter(|e| {
+            verdict == AaaVerdict::Rejected
+                && e.at < first.at
+                && before_run.is_none_or(|t| t < e.at)
+        });
+        if let Some(e) = carried {
+            first = e;
+        }
         let at = if verdict == AaaVerdict::Accepted {
             last.at
         } else {
@@ -395,20 +413,30 @@ impl Assembly<'_> {
             return None;
         }
         self.item("aaa-records", first.at, first.line.clone());
-        if run > 1 {
+        if run > 1 || carried.is_some() {
             let what = if verdict == AaaVerdict::Rejected {
                 "refusals"
             } else {
                 "unanswered requests"
             };
-            let line = format!(
-                "{run} {what} in a row since {}; the latest: {}",
-                self.hhmm(first.at),
-                last.line
+            let count = match carried {
+                Some(_) => format!(
+                    "Refusals in a row since {} (the operator still keeps the latest {run})",
+                    self.hhmm(first.at)
+                ),
+                None => format!("{run} {what} in a row since {}", self.hhmm(first.at)),
+            };
+            self.item(
+                "aaa-records",
+                last.at,
+                format!("{count}; the latest: {}", last.line),
             );
-            self.item("aaa-records", last.at, line);
         }
-        (verdict == AaaVerdict::Rejected).then(|| FirstReject {
+        if verdict != AaaVerdict::Rejected {
+            return None;
+        }
+        self.first_reject = Some(first.clone());
+        Some(FirstReject {
             at: first.at,
             user: first.user.clone(),
         })

@@ -169,6 +169,7 @@ impl InProcessOperator {
                 attempts: kpi.attempts,
                 successes: kpi.successes,
             }),
+            earlier_reject: None,
         })
     }
 
@@ -236,9 +237,13 @@ impl OperatorAdapter for InProcessOperator {
         &self,
         meter: &MeterRef,
         now: Timestamp,
+        earlier_reject: Option<&AaaRecord>,
     ) -> impl Future<Output = Result<Gathered, AdapterError>> + Send {
-        let records = self.records(meter, now);
-        ready(records.map(|r| assemble(meter, &r, now, &self.params)))
+        let records = self.records(meter, now).map(|mut r| {
+            r.earlier_reject = earlier_reject.cloned();
+            assemble(meter, &r, now, &self.params)
+        });
+        ready(records)
     }
 
     fn wake_up(

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::diagnosis::Evidence;
+use super::evidence::AaaRecord;
 use super::fleet::MeterRef;
 use super::outage::EvidenceItem;
 use crate::time::Timestamp;
@@ -32,6 +33,8 @@ pub struct Gathered {
     pub evidence: Evidence,
     /// The records it came from, in words, for the outage log.
     pub items: Vec<EvidenceItem>,
+    /// The AAA record that starts the current run of refusals, for the next escalation.
+    pub first_reject: Option<AaaRecord>,
 }
 
 /// A planned maintenance or forecast degradation ahead for a cell.
@@ -64,10 +67,12 @@ pub enum AdapterError {
 pub trait OperatorAdapter {
     /// Reachability, session status, AAA records with the utility's credential logbook, SIM
     /// status, maintenance and forecasts for the meter's cell, session set-up success rate.
+    /// `earlier_reject` is the first refusal an earlier escalation of the same outage saw.
     fn gather(
         &self,
         meter: &MeterRef,
         now: Timestamp,
+        earlier_reject: Option<&AaaRecord>,
     ) -> impl Future<Output = Result<Gathered, AdapterError>> + Send;
 
     /// Sends a wake-up SMS to the meter.

@@ -294,6 +294,7 @@ impl HttpOperator {
                 attempts: kpi.attempts,
                 successes: kpi.successes,
             }),
+            earlier_reject: None,
         })
     }
 
@@ -458,8 +459,14 @@ impl HttpOperator {
 }
 
 impl OperatorAdapter for HttpOperator {
-    async fn gather(&self, meter: &MeterRef, now: Timestamp) -> Result<Gathered, AdapterError> {
-        let records = self.records(meter, now).await?;
+    async fn gather(
+        &self,
+        meter: &MeterRef,
+        now: Timestamp,
+        earlier_reject: Option<&AaaRecord>,
+    ) -> Result<Gathered, AdapterError> {
+        let mut records = self.records(meter, now).await?;
+        records.earlier_reject = earlier_reject.cloned();
         Ok(assemble(meter, &records, now, &self.config.params))
     }
 

@@ -422,8 +422,12 @@ impl<A: OperatorAdapter> Simulation<A> {
         let answer_at = now + self.scenario.link.api_latency;
         match action {
             Action::Read { meter, from, to } => self.start_read(meter as u32, from, to),
-            Action::Escalate { meter } => {
-                let r = ready(self.adapter.gather(&self.meter_refs[meter], now));
+            Action::Escalate {
+                meter,
+                earlier_reject,
+            } => {
+                let meter_ref = &self.meter_refs[meter];
+                let r = ready(self.adapter.gather(meter_ref, now, earlier_reject.as_ref()));
                 self.count_call("gather", r.is_ok());
                 let answer = Answer::Gathered(meter, r);
                 self.queue

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use super::processes::{cpu_time, hwm_kib, reset_hwm, rss_kib};
 use crate::app::meters::{load_profile, raise_open_file_limit};
+use crate::headend::evidence::AaaRecord;
 use crate::headend::fleet::MeterRef;
 use crate::headend::operator_adapter::{
     AdapterError, CellOutlook, Gathered, OperatorAdapter, ResetKind,
@@ -242,7 +243,12 @@ impl NoOperator {
 }
 
 impl OperatorAdapter for NoOperator {
-    async fn gather(&self, _: &MeterRef, _: Timestamp) -> Result<Gathered, AdapterError> {
+    async fn gather(
+        &self,
+        _: &MeterRef,
+        _: Timestamp,
+        _: Option<&AaaRecord>,
+    ) -> Result<Gathered, AdapterError> {
         self.refuse()
     }
 

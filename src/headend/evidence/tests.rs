@@ -73,6 +73,7 @@ fn healthy() -> OperatorRecords {
             aaa("01:00", AaaKind::AccountingStart),
         ],
         logbook: Vec::new(),
+        earlier_reject: None,
         sim: Some(SimRecord {
             status: "ACTIVATED".into(),
             data_barred: false,
@@ -429,6 +430,56 @@ fn the_aaa_verdict_is_the_latest_and_its_run_gives_since() {
         let r = with(|r| r.aaa = records.clone());
         let got = gather(&r).evidence.aaa;
         assert_eq!(got, want.map(|(v, t)| (v, t.to_string())), "{records:?}");
+    }
+}
+
+/// The operator keeps only a SIM's latest records: a refusal run an earlier escalation saw begin
+/// still begins there, unless a verdict after it broke the run.
+#[test]
+fn a_refusal_run_longer_than_the_records_kept_starts_at_the_earlier_first_reject() {
+    use AaaKind as K;
+    let change = CredentialChangeRecord {
+        at: at("01:58"),
+        user: "8945000000000000001".into(),
+        by: "alice".into(),
+    };
+    let earlier = aaa("02:05", K::AccessReject);
+    let table = [
+        (vec![aaa("02:20", K::AccessReject)], "02:05", true),
+        (
+            vec![aaa("02:10", K::AccessAccept), aaa("02:20", K::AccessReject)],
+            "02:20",
+            false,
+        ),
+        (vec![aaa("02:20", K::AccessTimeout)], "02:20", false),
+    ];
+    for (records, since, carried) in table {
+        let r = with(|r| {
+            r.aaa = records.clone();
+            r.logbook = vec![change.clone()];
+            r.earlier_reject = Some(earlier.clone());
+        });
+        let g = gather(&r);
+        assert_eq!(g.evidence.aaa.as_ref().unwrap().1, since, "{records:?}");
+        let refused = g.evidence.aaa.as_ref().unwrap().0 == AaaVerdict::Rejected;
+        assert_eq!(g.first_reject.is_some(), refused, "{records:?}");
+        assert_eq!(g.first_reject.as_ref() == Some(&earlier), carried);
+        if carried {
+            let lines: Vec<&str> = g.items.iter().map(|i| i.line.as_str()).collect();
+            assert!(lines.contains(&earlier.line.as_str()), "{lines:?}");
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.ends_with("before the first refusal at 02:05.")),
+                "{lines:?}"
+            );
+            assert!(
+                lines.iter().any(|l| l.starts_with(
+                    "Refusals in a row since 02:05 (the operator still keeps the latest 1)"
+                )),
+                "{lines:?}"
+            );
+        }
     }
 }
 

@@ -18,6 +18,7 @@ use std::collections::{BTreeSet, BinaryHeap, VecDeque};
 use std::time::Duration;
 
 use super::diagnosis::{diagnose, DlmsAttempt, Remedy};
+use super::evidence::AaaRecord;
 use super::fleet::{MeterIx, MeterRef};
 use super::operator_adapter::{AdapterError, CellOutlook, Gathered, OutlookKind, ResetKind};
 use super::outage::{ActionKind, ActionRecord, Outage};
@@ -36,7 +37,11 @@ pub enum Action {
         to: Timestamp,
     },
     /// Gather the operator's evidence. Answer with [`Headend::handle_gathered`].
-    Escalate { meter: MeterIx },
+    Escalate {
+        meter: MeterIx,
+        /// The first refusal an earlier escalation of the open outage saw.
+        earlier_reject: Option<AaaRecord>,
+    },
     /// Ask the operator for a reset. Answer with [`Headend::handle_reset`].
     Reset {
         meter: MeterIx,
@@ -120,6 +125,8 @@ struct MeterState {
     after_remedy: bool,
     /// Read by then, before a forecast degradation of the meter's cell.
     early_read: Option<Timestamp>,
+    /// The first refusal of the open outage's run of AAA rejects, as last escalated.
+    first_reject: Option<AaaRecord>,
 }
 
 /// The head-end.
@@ -369,6 +376,7 @@ impl Headend {
             Ok(g) => g,
             Err(e) => return self.note(o, now, ActionKind::Escalate, false, e.to_string()),
         };
+        self.state[meter].first_reject = gathered.first_reject;
         let mut evidence = gathered.evidence;
         let mut items = gathered.items;
         if let Some(attempt) = self.state[meter].last_failure {
@@ -597,6 +605,7 @@ impl Headend {
         s.hands_off = false;
         s.hopeless = false;
         s.last_failure = None;
+        s.first_reject = None;
         if let Some(o) = s.outage.take() {
             self.outages[o].end = Some(now);
             self.records
@@ -636,7 +645,11 @@ impl Headend {
         let s = &mut self.state[meter];
         s.escalating = true;
         s.escalated_for = Some(self.due);
-        self.actions.push_back(Action::Escalate { meter });
+        let earlier_reject = s.first_reject.clone();
+        self.actions.push_back(Action::Escalate {
+            meter,
+            earlier_reject,
+        });
     }
 
     /// Asks for the next reset on the ladder (the diagnosis' remedy, then cancel location).

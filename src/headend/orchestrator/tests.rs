@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::headend::diagnosis::{AaaVerdict, Evidence, RootCause, SessionState};
+use crate::headend::evidence::AaaKind;
 use crate::headend::fleet::ReadMode;
 use crate::headend::outage::EvidenceItem;
 
@@ -28,6 +29,10 @@ struct World {
     resets: Vec<(MeterIx, ResetKind, Timestamp)>,
     max_in_flight: usize,
     stored: Vec<StoredReading>,
+    /// What each escalation passed on from the one before.
+    escalations: Vec<Option<AaaRecord>>,
+    /// Reads under way: done at, meter, from, to.
+    in_flight: Vec<(Timestamp, MeterIx, Timestamp, Timestamp)>,
     now: Timestamp,
 }
 
@@ -73,40 +78,60 @@ impl World {
             resets: Vec::new(),
             max_in_flight: 0,
             stored: Vec::new(),
+            escalations: Vec::new(),
+            in_flight: Vec::new(),
             now: START,
         }
     }
 
-    fn evidence(&self, meter: MeterIx, now: Timestamp) -> Gathered {
+    /// The operator's answer; a refusal run begins at the first escalation that saw it.
+    fn evidence(
+        &self,
+        meter: MeterIx,
+        now: Timestamp,
+        earlier_reject: Option<AaaRecord>,
+    ) -> Gathered {
         let mut e = Evidence::default();
+        let mut first_reject = None;
         match self.faults[meter] {
             Fault::NoSession => e.session = Some(SessionState::RegisteredNoSession),
-            Fault::AaaReject => e.aaa = Some((AaaVerdict::Rejected, "01:58".into())),
+            Fault::AaaReject => {
+                e.aaa = Some((AaaVerdict::Rejected, "01:58".into()));
+                first_reject = earlier_reject.or(Some(AaaRecord {
+                    at: now,
+                    kind: AaaKind::AccessReject,
+                    user: format!("user-{meter}"),
+                    line: "Refused.".into(),
+                }));
+            }
             Fault::DownUntil(t) if t > now => e.maintenance_until = Some("later".into()),
             _ => e.session = Some(SessionState::Up),
         }
         Gathered {
             evidence: e,
             items: Vec::new(),
+            first_reject,
         }
     }
 
     /// Runs the head-end until `until`, answering every action at once.
     fn run(&mut self, h: &mut Headend, until: Timestamp) {
-        let mut in_flight: Vec<(Timestamp, MeterIx, Timestamp, Timestamp)> = Vec::new();
         let mut now = self.now;
         loop {
-            self.drain(h, now, &mut in_flight);
+            self.drain(h, now);
             // Reads take ten seconds.
-            let next_done = in_flight.iter().map(|r| r.0).min();
+            let next_done = self.in_flight.iter().map(|r| r.0).min();
             let next = h.poll_timeout().into_iter().chain(next_done).min().unwrap();
             if next > until {
                 self.now = until;
                 return;
             }
             now = next.max(now);
-            let (done, rest): (Vec<_>, Vec<_>) = in_flight.into_iter().partition(|r| r.0 <= now);
-            in_flight = rest;
+            let (done, rest) = std::mem::take(&mut self.in_flight)
+                .into_iter()
+                .partition(|r| r.0 <= now);
+            self.in_flight = rest;
+            let done: Vec<_> = done;
             for (_, meter, from, to) in done {
                 let outcome = match self.faults[meter] {
                     Fault::Healthy => ReadOutcome::Read(rows(from, to)),
@@ -119,12 +144,7 @@ impl World {
         }
     }
 
-    fn drain(
-        &mut self,
-        h: &mut Headend,
-        now: Timestamp,
-        in_flight: &mut Vec<(Timestamp, MeterIx, Timestamp, Timestamp)>,
-    ) {
+    fn drain(&mut self, h: &mut Headend, now: Timestamp) {
         loop {
             while let Some(r) = h.poll_record() {
                 if let Record::Readings(v) = r {
@@ -137,11 +157,16 @@ impl World {
             match action {
                 Action::Read { meter, from, to } => {
                     self.reads += 1;
-                    in_flight.push((now + Duration::from_secs(10), meter, from, to));
-                    self.max_in_flight = self.max_in_flight.max(in_flight.len());
+                    self.in_flight
+                        .push((now + Duration::from_secs(10), meter, from, to));
+                    self.max_in_flight = self.max_in_flight.max(self.in_flight.len());
                 }
-                Action::Escalate { meter } => {
-                    let g = self.evidence(meter, now);
+                Action::Escalate {
+                    meter,
+                    earlier_reject,
+                } => {
+                    self.escalations.push(earlier_reject.clone());
+                    let g = self.evidence(meter, now, earlier_reject);
                     h.handle_gathered(now, meter, Ok(g));
                 }
                 Action::Reset { meter, kind, .. } => {
@@ -208,6 +233,34 @@ fn never_resets_for_a_radius_reject_and_stops_hammering() {
     assert_eq!(o.readings_missed, 3, "three windows closed");
     // Three attempts in the first window, then one a cycle.
     assert_eq!(w.reads, 3 + 3);
+}
+
+#[test]
+fn a_later_escalation_is_told_where_the_refusals_began() {
+    let mut h = Headend::new(policy(), meters(1), START);
+    let mut w = World::new(vec![Fault::AaaReject]);
+    w.run(&mut h, START + 10 * 15 * MINUTE);
+    assert!(w.escalations.len() >= 2, "{:?}", w.escalations);
+    assert_eq!(w.escalations[0], None);
+    let first = w.escalations[1]
+        .clone()
+        .expect("the first escalation's reject");
+    assert!(w.escalations[1..]
+        .iter()
+        .all(|e| e.as_ref() == Some(&first)));
+    // Once data flows again the outage is over and a new one starts afresh.
+    w.faults[0] = Fault::Healthy;
+    w.run(&mut h, START + 12 * 15 * MINUTE);
+    assert!(h.outages()[0].end.is_some());
+    w.faults[0] = Fault::AaaReject;
+    let before = w.escalations.len();
+    w.run(&mut h, START + 16 * 15 * MINUTE);
+    assert_eq!(
+        w.escalations.get(before),
+        Some(&None),
+        "{:?}",
+        w.escalations
+    );
 }
 
 #[test]
@@ -325,6 +378,7 @@ fn a_degradation_announced_ahead_is_the_area_not_an_unplanned_outage() {
         let gathered = Gathered {
             evidence: evidence.clone(),
             items: vec![cell_line],
+            first_reject: None,
         };
         h.handle_gathered(now, 0, Ok(gathered));
         let o = &h.outages()[0];

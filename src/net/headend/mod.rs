@@ -222,10 +222,13 @@ impl<A: OperatorAdapter + Send + Sync + 'static> Driver<A> {
                         tx.send(Done::Read(meter, read)).ok();
                     });
                 }
-                Action::Escalate { meter } => {
+                Action::Escalate {
+                    meter,
+                    earlier_reject,
+                } => {
                     let m = self.headend.meters()[meter].clone();
                     tokio::spawn(async move {
-                        let g = adapter.gather(&m, now()).await;
+                        let g = adapter.gather(&m, now(), earlier_reject.as_ref()).await;
                         tx.send(Done::Gathered(meter, g)).ok();
                     });
                 }
