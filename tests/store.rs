@@ -340,11 +340,19 @@ mod cases {
     pub async fn counters_only_grow(location: &str) {
         let store = open(location).await;
         assert!(store.load_counters().await.unwrap().is_empty());
-        for (meter, counter) in [("m1", 5), ("m1", 3), ("m2", u32::MAX), ("m1", 9), ("m1", 8)] {
-            store.save_counter(meter, counter).await.unwrap();
+        for (meter, counter) in [("m1", 5), ("m1", 3), ("m2", u32::MAX)] {
+            store
+                .save_counters(&[(meter.into(), counter)])
+                .await
+                .unwrap();
         }
-        let want: HashMap<String, u32> =
-            [("m1".to_string(), 9), ("m2".to_string(), u32::MAX)].into();
+        // In one batch too: the highest wins, whatever the order.
+        let batch = [("m1", 9), ("m3", 1), ("m1", 8), ("m3", 2)].map(|(m, c)| (m.to_string(), c));
+        store.save_counters(&batch).await.unwrap();
+        store.save_counters(&[]).await.unwrap();
+        let want: HashMap<String, u32> = [("m1", 9), ("m2", u32::MAX), ("m3", 2)]
+            .map(|(m, c)| (m.to_string(), c))
+            .into();
         assert_eq!(store.load_counters().await.unwrap(), want);
     }
 
@@ -414,7 +422,10 @@ mod cases {
                 for &q in chunk {
                     claimed +=
                         usize::from(store.claim_signal(&format!("k{q}"), at(q)).await.unwrap());
-                    store.save_counter("m0", q as u32).await.unwrap();
+                    store
+                        .save_counters(&[("m0".into(), q as u32)])
+                        .await
+                        .unwrap();
                 }
             }
             (store, new, claimed)

@@ -178,9 +178,10 @@ impl Store {
         on_backend!(self, b => b.outages(filter).await)
     }
 
-    /// Records a meter's DLMS invocation counter; a value lower than the stored one is ignored.
-    pub async fn save_counter(&self, meter: &str, counter: u32) -> Result<(), StoreError> {
-        on_backend!(self, b => b.save_counter(meter, counter).await)
+    /// Records meters' DLMS invocation counters in one transaction; a value lower than the
+    /// stored one (or an earlier one in the batch) is ignored.
+    pub async fn save_counters(&self, counters: &[(String, u32)]) -> Result<(), StoreError> {
+        on_backend!(self, b => b.save_counters(counters).await)
     }
 
     /// Every meter's highest recorded invocation counter.

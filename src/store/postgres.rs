@@ -422,19 +422,42 @@ impl PgStore {
         Ok(outages)
     }
 
-    pub async fn save_counter(&self, meter: &str, counter: u32) -> Result<(), StoreError> {
-        let op = "save an invocation counter";
+    pub async fn save_counters(&self, counters: &[(String, u32)]) -> Result<(), StoreError> {
+        if counters.is_empty() {
+            return Ok(());
+        }
+        // Sorted, so that instances upserting the same meters lock them in one order.
+        let mut sorted: Vec<(&str, i64)> = counters
+            .iter()
+            .map(|(m, c)| (m.as_str(), i64::from(*c)))
+            .collect();
+        sorted.sort_unstable();
+        sorted.dedup_by(|later, earlier| {
+            later.0 == earlier.0 && {
+                earlier.1 = earlier.1.max(later.1);
+                true
+            }
+        });
+        let (meter, counter): (Vec<&str>, Vec<i64>) = sorted.into_iter().unzip();
+        let op = "save invocation counters";
         let client = self.client(op).await?;
-        client
-            .execute(
-                "INSERT INTO invocation_counters (meter, counter) VALUES ($1, $2)
-                 ON CONFLICT (meter) DO UPDATE
-                 SET counter = GREATEST(invocation_counters.counter, excluded.counter)",
-                &[&meter, &i64::from(counter)],
-            )
-            .await
-            .map_err(|e| self.failed(op, &e))?;
-        Ok(())
+        let mut attempt = 0;
+        loop {
+            let result = client
+                .execute(
+                    "INSERT INTO invocation_counters (meter, counter)
+                     SELECT * FROM unnest($1::text[], $2::bigint[])
+                     ON CONFLICT (meter) DO UPDATE
+                     SET counter = GREATEST(invocation_counters.counter, excluded.counter)",
+                    &[&meter, &counter],
+                )
+                .await;
+            match result {
+                Ok(_) => return Ok(()),
+                Err(e) if is_retryable(&e) && attempt < DEADLOCK_RETRIES => attempt += 1,
+                Err(e) => return Err(self.failed(op, &e)),
+            }
+        }
     }
 
     pub async fn load_counters(&self) -> Result<HashMap<String, u32>, StoreError> {

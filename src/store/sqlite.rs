@@ -328,14 +328,20 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn save_counter(&self, meter: &str, counter: u32) -> Result<(), StoreError> {
-        let meter = meter.to_string();
-        self.run("save an invocation counter", move |conn| {
-            conn.prepare_cached(
-                "INSERT INTO invocation_counters (meter, counter) VALUES (?1, ?2)
-                 ON CONFLICT (meter) DO UPDATE SET counter = max(counter, excluded.counter)",
-            )?
-            .execute(params![meter, counter])?;
+    pub async fn save_counters(&self, counters: &[(String, u32)]) -> Result<(), StoreError> {
+        let counters = counters.to_vec();
+        self.run("save invocation counters", move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut upsert = tx.prepare_cached(
+                    "INSERT INTO invocation_counters (meter, counter) VALUES (?1, ?2)
+                     ON CONFLICT (meter) DO UPDATE SET counter = max(counter, excluded.counter)",
+                )?;
+                for (meter, counter) in &counters {
+                    upsert.execute(params![meter, counter])?;
+                }
+            }
+            tx.commit()?;
             Ok(())
         })
         .await

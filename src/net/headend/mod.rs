@@ -255,10 +255,17 @@ impl<A: OperatorAdapter + Send + Sync + 'static> Driver<A> {
 
     /// Writes what the policy produced: readings in one transaction, each outage once.
     async fn persist(&mut self, counters: &mut Counters) -> Result<(), StoreError> {
-        for meter in counters.dirty.drain(..) {
-            let id = &self.headend.meters()[meter].id;
-            self.store.save_counter(id, counters.next[meter]).await?;
-        }
+        let dirty: Vec<(String, u32)> = counters
+            .dirty
+            .drain(..)
+            .map(|meter| {
+                (
+                    self.headend.meters()[meter].id.clone(),
+                    counters.next[meter],
+                )
+            })
+            .collect();
+        self.store.save_counters(&dirty).await?;
         let mut readings = Vec::new();
         let mut outages: BTreeMap<u64, Outage> = BTreeMap::new();
         while let Some(record) = self.headend.poll_record() {
