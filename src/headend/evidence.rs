@@ -95,6 +95,24 @@ pub fn assemble(
     }
 }
 
+/// The first refusal a stored outage's evidence names, to carry into its next escalation after
+/// a restart. The record's user is not stored: the run the operator still keeps supplies it.
+pub fn first_reject_in(items: &[EvidenceItem]) -> Option<AaaRecord> {
+    let first = items
+        .iter()
+        .filter(|i| i.source == AAA_SOURCE)
+        .min_by_key(|i| i.at)?;
+    Some(AaaRecord {
+        at: first.at,
+        kind: AaaKind::AccessReject,
+        user: String::new(),
+        line: first.line.clone(),
+    })
+}
+
+/// The source of the evidence items read from AAA records.
+const AAA_SOURCE: &str = "aaa-records";
+
 /// Adds the head-end's own DLMS result. An attempt that reached the meter's application
 /// (refused keys, silence after connecting, a success) proves traffic passes, so a session the
 /// operator's records made look stale is up.
@@ -389,19 +407,25 @@ impl Assembly<'_> {
             .rev()
             .take_while(|(_, v)| *v == verdict)
             .count();
-        let (mut first, _) = verdicts[verdicts.len() - run];
+        let (run_first, _) = verdicts[verdicts.len() - run];
         let before_run = verdicts
             .len()
             .checked_sub(run + 1)
             .map(|i| verdicts[i].0.at);
         let carried = earlier.filter(|e| {
             verdict == AaaVerdict::Rejected
-                && e.at < first.at
+                && e.at < run_first.at
                 && before_run.is_none_or(|t| t < e.at)
         });
-        if let Some(e) = carried {
-            first = e;
-        }
+        let first = match carried {
+            // The device presents one user name throughout a run.
+            Some(e) if e.user.is_empty() => AaaRecord {
+                user: run_first.user.clone(),
+                ..e.clone()
+            },
+            Some(e) => e.clone(),
+            None => run_first.clone(),
+        };
         let at = if verdict == AaaVerdict::Accepted {
             last.at
         } else {
@@ -409,10 +433,10 @@ impl Assembly<'_> {
         };
         self.evidence.aaa = Some((verdict.clone(), self.hhmm(at)));
         if verdict == AaaVerdict::Accepted {
-            self.item("aaa-records", last.at, last.line.clone());
+            self.item(AAA_SOURCE, last.at, last.line.clone());
             return None;
         }
-        self.item("aaa-records", first.at, first.line.clone());
+        self.item(AAA_SOURCE, first.at, first.line.clone());
         if run > 1 || carried.is_some() {
             let what = if verdict == AaaVerdict::Rejected {
                 "refusals"
@@ -427,7 +451,7 @@ impl Assembly<'_> {
                 None => format!("{run} {what} in a row since {}", self.hhmm(first.at)),
             };
             self.item(
-                "aaa-records",
+                AAA_SOURCE,
                 last.at,
                 format!("{count}; the latest: {}", last.line),
             );
@@ -435,11 +459,12 @@ impl Assembly<'_> {
         if verdict != AaaVerdict::Rejected {
             return None;
         }
-        self.first_reject = Some(first.clone());
-        Some(FirstReject {
+        let reject = FirstReject {
             at: first.at,
             user: first.user.clone(),
-        })
+        };
+        self.first_reject = Some(first);
+        Some(reject)
     }
 
     /// Without AAA records: the session's last set-up failure, if RADIUS caused it.

@@ -434,36 +434,60 @@ fn the_aaa_verdict_is_the_latest_and_its_run_gives_since() {
 }
 
 /// The operator keeps only a SIM's latest records: a refusal run an earlier escalation saw begin
-/// still begins there, unless a verdict after it broke the run.
+/// still begins there, unless a verdict after it broke the run. One restored from a stored
+/// outage has no user: the run's own gives it.
 #[test]
 fn a_refusal_run_longer_than_the_records_kept_starts_at_the_earlier_first_reject() {
     use AaaKind as K;
-    let change = CredentialChangeRecord {
-        at: at("01:58"),
-        user: "8945000000000000001".into(),
-        by: "alice".into(),
+    let change = |t: &str, user: &str, by: &str| CredentialChangeRecord {
+        at: at(t),
+        user: user.into(),
+        by: by.into(),
     };
+    let logbook = vec![
+        change("01:58", "8945000000000000001", "alice"),
+        change("02:00", "8945000000000000009", "carol"),
+    ];
     let earlier = aaa("02:05", K::AccessReject);
+    let restored = first_reject_in(&[EvidenceItem {
+        source: "aaa-records".into(),
+        at: earlier.at,
+        line: earlier.line.clone(),
+    }])
+    .unwrap();
+    assert!(restored.user.is_empty());
+    let rejected = vec![aaa("02:20", K::AccessReject)];
     let table = [
-        (vec![aaa("02:20", K::AccessReject)], "02:05", true),
+        (&earlier, rejected.clone(), "02:05", true),
+        (&restored, rejected, "02:05", true),
         (
+            &earlier,
             vec![aaa("02:10", K::AccessAccept), aaa("02:20", K::AccessReject)],
             "02:20",
             false,
         ),
-        (vec![aaa("02:20", K::AccessTimeout)], "02:20", false),
+        (
+            &earlier,
+            vec![aaa("02:20", K::AccessTimeout)],
+            "02:20",
+            false,
+        ),
     ];
-    for (records, since, carried) in table {
+    for (given, records, since, carried) in table {
         let r = with(|r| {
             r.aaa = records.clone();
-            r.logbook = vec![change.clone()];
-            r.earlier_reject = Some(earlier.clone());
+            r.logbook = logbook.clone();
+            r.earlier_reject = Some(given.clone());
         });
         let g = gather(&r);
         assert_eq!(g.evidence.aaa.as_ref().unwrap().1, since, "{records:?}");
         let refused = g.evidence.aaa.as_ref().unwrap().0 == AaaVerdict::Rejected;
         assert_eq!(g.first_reject.is_some(), refused, "{records:?}");
         assert_eq!(g.first_reject.as_ref() == Some(&earlier), carried);
+        if refused {
+            let change = g.evidence.credential_change.as_ref().unwrap();
+            assert_eq!(change.by, "alice", "the SIM's own user's change");
+        }
         if carried {
             let lines: Vec<&str> = g.items.iter().map(|i| i.line.as_str()).collect();
             assert!(lines.contains(&earlier.line.as_str()), "{lines:?}");

@@ -17,8 +17,8 @@ use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, VecDeque};
 use std::time::Duration;
 
-use super::diagnosis::{diagnose, DlmsAttempt, Remedy};
-use super::evidence::AaaRecord;
+use super::diagnosis::{diagnose, DlmsAttempt, Remedy, RootCause};
+use super::evidence::{first_reject_in, AaaRecord};
 use super::fleet::{MeterIx, MeterRef};
 use super::operator_adapter::{AdapterError, CellOutlook, Gathered, OutlookKind, ResetKind};
 use super::outage::{ActionKind, ActionRecord, Outage};
@@ -252,6 +252,9 @@ impl Headend {
         s.hands_off = outage.remedy.is_some_and(|r| !r.is_reset());
         s.hopeless = outage.remedy.is_some_and(hopeless);
         s.remedies = outage.actions.iter().filter(|a| a.kind.is_reset()).count() as u32;
+        if outage.cause == Some(RootCause::AaaReject) {
+            s.first_reject = first_reject_in(&outage.evidence);
+        }
         s.outage = Some(self.outages.len());
         self.outages.push(outage);
     }

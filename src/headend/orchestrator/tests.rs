@@ -345,6 +345,36 @@ fn restores_open_outages_and_resumes_from_the_stored_interval() {
 }
 
 #[test]
+fn a_restored_refusal_outage_tells_its_next_escalation_where_the_refusals_began() {
+    let mut h = Headend::new(policy(), meters(1), START);
+    let mut w = World::new(vec![Fault::AaaReject]);
+    w.run(&mut h, START + 20 * MINUTE);
+    let mut open = h.outages()[0].clone();
+    let began = START + 2 * MINUTE;
+    open.evidence = vec![
+        EvidenceItem {
+            source: "aaa-records".into(),
+            at: START + 19 * MINUTE,
+            line: "12 refusals in a row since 00:02".into(),
+        },
+        EvidenceItem {
+            source: "aaa-records".into(),
+            at: began,
+            line: "Refused.".into(),
+        },
+    ];
+    let now = START + 40 * MINUTE;
+    let mut h2 = Headend::new(policy(), meters(1), now);
+    h2.restore_outage(open);
+    let mut w2 = World::new(vec![Fault::AaaReject]);
+    w2.now = now;
+    w2.run(&mut h2, now + 3 * 60 * MINUTE);
+    let earlier = w2.escalations.first().cloned().flatten();
+    let earlier = earlier.expect("an escalation told of the refusals");
+    assert_eq!((earlier.at, earlier.line.as_str()), (began, "Refused."));
+}
+
+#[test]
 fn a_degradation_announced_ahead_is_the_area_not_an_unplanned_outage() {
     // What the operator's records say about a detached meter whose cell is down while its
     // connectivity forecast says NC: the same for a forecast come true and for an outage.
