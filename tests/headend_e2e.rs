@@ -7,10 +7,9 @@
 //! The tests run in parallel, each with its own fleet, operator and store; their length is
 //! the cycles they must see (about two minutes each), not CPU.
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reanimator::cosem::LoadModel;
@@ -25,7 +24,7 @@ use serde_json::{json, Value};
 
 #[path = "support/process.rs"]
 mod process;
-use process::{command, free_port, wait_for, Killed};
+use process::{command, free_port, read_status, start_meters, start_operator, wait_for, Killed};
 
 /// The meters' capture period, and the head-end's cycle and service window.
 const CYCLE: Duration = Duration::from_secs(20);
@@ -59,37 +58,10 @@ fn secs(t: Timestamp) -> i64 {
     (t.as_millis() / 1000) as i64
 }
 
-/// A plain HTTP/1.1 request; the answer's status and JSON body (`Null` if none).
+/// A request to the operator or the sidecar; the answer's status and JSON body (`Null` if none).
 fn http(method: &str, url: &str, token: &str, body: &str) -> (u16, Value) {
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_at(rest.find('/').unwrap());
-    let mut stream = TcpStream::connect(host).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let auth = if token.is_empty() {
-        String::new()
-    } else {
-        format!("Authorization: Bearer {token}\r\n")
-    };
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let code = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let json = response
-        .split_once("\r\n\r\n")
-        .and_then(|(_, b)| serde_json::from_str(b).ok())
-        .unwrap_or(Value::Null);
-    (code, json)
+    let (code, text) = process::http(method, url, token, body);
+    (code, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 /// Runs `f` on a fresh current-thread runtime (the store is async).
@@ -175,39 +147,23 @@ impl World {
         assert_eq!(profile.capture_period_s as u64, CYCLE.as_secs());
         std::fs::write(dir.path().join("fast.toml"), &text).unwrap();
         let manifest = dir.path().join("fleet.json");
-        let control = format!("127.0.0.1:{}", free_port());
-        let log = |name: &str| std::fs::File::create(dir.path().join(name)).unwrap();
-        let meters = Killed(
-            command()
-                .arg("meters")
-                .arg("--profile")
-                .arg(dir.path().join("fast.toml"))
-                .args(["--count", &count.to_string(), "--cells", &count.to_string()])
-                .args(["--listen", listen, "--control", &control, "--manifest"])
-                .arg(&manifest)
-                .stdout(log("meters.log"))
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        wait_for("the fleet", Duration::from_secs(20), || {
-            TcpStream::connect(&control).is_ok() && manifest.exists()
-        });
-        let operator_addr = format!("127.0.0.1:{}", free_port());
-        let operator = Killed(
-            command()
-                .args(["operator", "--listen", &operator_addr])
-                .args(["--token", "utility=secret", "--scenario-token", "scen"])
-                .args(["--time-scale", "0.01", "--fleet"])
-                .arg(&manifest)
-                .stdout(log("operator.log"))
-                .stderr(log("operator.err"))
-                .spawn()
-                .unwrap(),
-        );
-        wait_for("the operator", Duration::from_secs(20), || {
-            TcpStream::connect(&operator_addr).is_ok()
-        });
+        let count = count.to_string();
+        let profile_path = dir.path().join("fast.toml").display().to_string();
+        let fleet_args = [
+            "--profile",
+            &profile_path,
+            "--count",
+            &count,
+            "--cells",
+            &count,
+            "--listen",
+            listen,
+        ];
+        let logs = Some(dir.path());
+        let ready = Duration::from_secs(20);
+        let meters = start_meters(&fleet_args, &manifest, logs, ready);
+        let operator_args = ["--scenario-token", "scen", "--time-scale", "0.01"];
+        let (operator, operator_addr) = start_operator(&operator_args, &manifest, logs, ready);
         let fleet: FleetManifest =
             serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
         // Faults are injected into a known state: every modem attached with its data session up.
@@ -572,21 +528,7 @@ fn the_sidecar_diagnoses_and_reanimates_from_posted_signals() {
     wait_for(
         "the reset to bring the meter back",
         Duration::from_secs(20),
-        || {
-            command()
-                .args([
-                    "read",
-                    address,
-                    "--obis",
-                    "0-0:42.0.0.255",
-                    "--timeout",
-                    "2",
-                ])
-                .output()
-                .unwrap()
-                .status
-                .success()
-        },
+        || read_status(address) == Some(0),
     );
 
     assert!(post(&s1), "the same signal again");

@@ -5,7 +5,7 @@
 //! that connection. Every interval of every meter ends up stored, read on time.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use reanimator::headend::reading::ReadingSource;
@@ -14,7 +14,7 @@ use reanimator::time::Timestamp;
 
 #[path = "support/process.rs"]
 mod process;
-use process::{bin, free_port, wait_for, Killed};
+use process::{bin, free_port, start_meters, start_operator};
 
 /// How long a process may take to be ready.
 const READY: Duration = Duration::from_secs(30);
@@ -48,46 +48,10 @@ fn run_world(transport: &str, listen: &str) {
     let inbound = format!("127.0.0.1:{}", free_port());
     let profile = profile(d, &inbound, transport);
     let manifest = d.join("fleet.json");
-    let control = format!("127.0.0.1:{}", free_port());
-    let _meters = Killed(
-        Command::new(bin())
-            .args([
-                "meters",
-                "--profile",
-                &profile,
-                "--count",
-                &METERS.to_string(),
-            ])
-            .args(["--listen", listen, "--control", &control, "--manifest"])
-            .arg(&manifest)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for("the fleet", READY, || {
-        std::net::TcpStream::connect(&control).is_ok() && manifest.exists()
-    });
-    let operator = format!("127.0.0.1:{}", free_port());
-    let _operator = Killed(
-        Command::new(bin())
-            .args([
-                "operator",
-                "--listen",
-                &operator,
-                "--token",
-                "utility=secret",
-            ])
-            .args(["--time-scale", "0.01", "--fleet"])
-            .arg(&manifest)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for("the operator", READY, || {
-        std::net::TcpStream::connect(&operator).is_ok()
-    });
+    let count = METERS.to_string();
+    let fleet_args = ["--profile", &profile, "--count", &count, "--listen", listen];
+    let _meters = start_meters(&fleet_args, &manifest, None, READY);
+    let (_operator, operator) = start_operator(&["--time-scale", "0.01"], &manifest, None, READY);
     let store = d.join("he.db");
     let config = d.join("headend.toml");
     std::fs::write(

@@ -6,7 +6,6 @@
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use reanimator::dlms::apdu::Apdu;
@@ -16,103 +15,21 @@ use reanimator::dlms::wrapper::WrapperFrame;
 
 #[path = "support/process.rs"]
 mod process;
-use process::{bin, free_port, wait_for, Killed};
+use process::{http, read_status, start_meters, start_operator, wait_for, Killed};
 
 /// How long a process may take to be ready.
 const READY: Duration = Duration::from_secs(20);
 
-/// A plain HTTP/1.1 request (no client library needed for three calls).
-fn http(method: &str, url: &str, token: &str, body: &str) -> (u16, String) {
-    use std::io::Write;
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_at(rest.find('/').unwrap());
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let code = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (code, response)
-}
-
-/// Starts a fleet with its control port and the operator on its manifest.
+/// Starts a fleet of two meters and the operator on its manifest.
 fn start(dir: &Path, profile: &str, listen: &str) -> (Killed, Killed, serde_json::Value, String) {
     let manifest = dir.join("fleet.json");
-    let control = format!("127.0.0.1:{}", free_port());
-    let meters = Killed(
-        Command::new(bin())
-            .args([
-                "meters",
-                "--profile",
-                profile,
-                "--count",
-                "2",
-                "--listen",
-                listen,
-                "--control",
-                &control,
-                "--manifest",
-            ])
-            .arg(&manifest)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for("the fleet", READY, || {
-        std::net::TcpStream::connect(&control).is_ok() && manifest.exists()
-    });
-    let operator_addr = format!("127.0.0.1:{}", free_port());
-    let operator = Killed(
-        Command::new(bin())
-            .args([
-                "operator",
-                "--listen",
-                &operator_addr,
-                "--token",
-                "utility=secret",
-                "--scenario-token",
-                "scen",
-                "--fleet",
-            ])
-            .arg(&manifest)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for("the operator", READY, || {
-        std::net::TcpStream::connect(&operator_addr).is_ok()
-    });
+    let fleet_args = ["--profile", profile, "--count", "2", "--listen", listen];
+    let meters = start_meters(&fleet_args, &manifest, None, READY);
+    let scenario = ["--scenario-token", "scen"];
+    let (operator, operator_addr) = start_operator(&scenario, &manifest, None, READY);
     let fleet: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
     (meters, operator, fleet, format!("http://{operator_addr}"))
-}
-
-fn read_status(address: &str) -> Option<i32> {
-    Command::new(bin())
-        .args([
-            "read",
-            address,
-            "--obis",
-            "0-0:42.0.0.255",
-            "--timeout",
-            "2",
-        ])
-        .output()
-        .unwrap()
-        .status
-        .code()
 }
 
 #[test]
