@@ -129,7 +129,8 @@ struct Shape {
     data_barred: bool,
     maintenance: bool,
     cell_outage: bool,
-    degradation_forecast: bool,
+    /// Whether one covers now, and no connectivity (its end depends on when each world runs).
+    degradation_forecast: Option<bool>,
     beyond_check_in: bool,
     sources: Vec<String>,
 }
@@ -150,7 +151,7 @@ fn shape(g: &Gathered) -> Shape {
         data_barred: e.data_barred,
         maintenance: e.maintenance_until.is_some(),
         cell_outage: e.cell_outage,
-        degradation_forecast: e.degradation_forecast,
+        degradation_forecast: e.degradation_forecast.as_ref().map(|f| f.no_connectivity),
         beyond_check_in: e.beyond_check_in,
         sources,
     }

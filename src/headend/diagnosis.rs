@@ -144,6 +144,15 @@ pub struct CredentialChange {
     pub by: String,
 }
 
+/// A degradation the operator forecast for the meter's area, covering now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForecastDegradation {
+    /// No connectivity (NC) rather than marginal (MC).
+    pub no_connectivity: bool,
+    /// Its end in the head-end's clock, e.g. "17:30".
+    pub until: String,
+}
+
 /// What the head-end knows about one silent meter when it escalates.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Evidence {
@@ -159,8 +168,7 @@ pub struct Evidence {
     pub maintenance_until: Option<String>,
     /// An unplanned outage of the meter's cell.
     pub cell_outage: bool,
-    /// A degradation forecast for the meter's area covering now.
-    pub degradation_forecast: bool,
+    pub degradation_forecast: Option<ForecastDegradation>,
     /// The meter has been silent beyond its check-in interval.
     pub beyond_check_in: bool,
 }
@@ -212,8 +220,19 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
         _ => {}
     }
     // A forecast degradation explains a meter without a working session; it passes by itself.
-    if e.degradation_forecast && e.session != Some(SessionState::Up) && !e.cell_outage {
-        return d(C::AreaDegraded, R::Wait, "The mobile operator forecasts poor radio quality in this meter's area now. Readings will be retried and collected when it improves.".into());
+    if let Some(f) = e
+        .degradation_forecast
+        .as_ref()
+        .filter(|_| e.session != Some(SessionState::Up) && !e.cell_outage)
+    {
+        let what = if f.no_connectivity {
+            "no mobile coverage"
+        } else {
+            "poor radio quality"
+        };
+        return d(C::AreaDegraded, R::Wait, format!(
+            "The mobile operator forecast {what} in this meter's area until {}. Nothing to do: readings will be retried and collected when it improves.", f.until
+        ));
     }
     match e.session {
         Some(SessionState::Detached) if e.cell_outage => {
@@ -243,6 +262,13 @@ fn unknown() -> Diagnosis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn nc_until_1730() -> ForecastDegradation {
+        ForecastDegradation {
+            no_connectivity: true,
+            until: "17:30".into(),
+        }
+    }
 
     fn with(f: impl FnOnce(&mut Evidence)) -> Evidence {
         let mut e = Evidence::default();
@@ -331,14 +357,14 @@ mod tests {
                 Remedy::FieldVisit,
             ),
             (
-                with(|e| e.degradation_forecast = true),
+                with(|e| e.degradation_forecast = Some(nc_until_1730())),
                 C::AreaDegraded,
                 Remedy::Wait,
             ),
             (
                 with(|e| {
                     e.session = Some(S::Detached);
-                    e.degradation_forecast = true
+                    e.degradation_forecast = Some(nc_until_1730())
                 }),
                 C::AreaDegraded,
                 Remedy::Wait,

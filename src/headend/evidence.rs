@@ -13,7 +13,7 @@
 //! | credential logbook | the last change of the rejected user at or before the first reject |
 //! | maintenance windows | one covering now on the meter's cell gives `maintenance_until` |
 //! | cell serving | not serving and no maintenance: `cell_outage` (the head-end clears it when it was told of a degradation before it began: a forecast come true) |
-//! | forecasts (MC, NC) | one covering now, when no maintenance explains it: `degradation_forecast` (a marginal one not for a detached modem: it fails set-ups, it does not detach) |
+//! | forecasts (MC, NC) | the worst covering now, with the slots of its level after it, when no maintenance explains it: `degradation_forecast` (a marginal one not for a detached modem: it fails set-ups, it does not detach) |
 //! | last network activity | older than [`EvidenceParams::check_in`]: `beyond_check_in` |
 //! | set-up KPI | an evidence line only |
 //!
@@ -22,7 +22,9 @@
 
 use std::time::Duration;
 
-use super::diagnosis::{AaaVerdict, CredentialChange, DlmsAttempt, Evidence, SessionState};
+use super::diagnosis::{
+    AaaVerdict, CredentialChange, DlmsAttempt, Evidence, ForecastDegradation, SessionState,
+};
 use super::fleet::MeterRef;
 use super::operator_adapter::{CellOutlook, Gathered, OutlookKind};
 use super::outage::EvidenceItem;
@@ -543,14 +545,29 @@ impl Assembly<'_> {
             return; // the maintenance is what the forecast shows
         }
         let now = self.now;
-        for f in merge_forecasts(forecasts) {
-            if !(f.from <= now && now < f.until) {
-                continue;
-            }
+        let covering = |f: &ForecastRecord| f.from <= now && now < f.until;
+        // The worst level forecast for now, over the run of its slots ahead.
+        let Some(level) = forecasts
+            .iter()
+            .filter(|f| covering(f))
+            .map(|f| f.level)
+            .max_by_key(|l| *l == ForecastLevel::None)
+        else {
+            return;
+        };
+        let same: Vec<ForecastRecord> = forecasts
+            .iter()
+            .filter(|f| f.level == level)
+            .cloned()
+            .collect();
+        if let Some(f) = merge_forecasts(&same).into_iter().find(covering) {
             // Marginal coverage fails session set-ups now and then; it does not detach a modem.
             let detached = self.evidence.session == Some(SessionState::Detached);
             if f.level == ForecastLevel::None || !detached {
-                self.evidence.degradation_forecast = true;
+                self.evidence.degradation_forecast = Some(ForecastDegradation {
+                    no_connectivity: f.level == ForecastLevel::None,
+                    until: self.hhmm(f.until),
+                });
             }
             let level = match f.level {
                 ForecastLevel::Marginal => "marginal connectivity (MC)",

@@ -21,7 +21,8 @@ use super::evidence::{
 };
 use super::fleet::MeterRef;
 use super::operator_adapter::{
-    AdapterError, CellOutlook, Gathered, OperatorAdapter, ResetKind, WAKE_UP_TEXT, WAKE_UP_VALIDITY,
+    AdapterError, CellOutlook, Gathered, OperatorAdapter, ResetKind, FORECAST_AHEAD, WAKE_UP_TEXT,
+    WAKE_UP_VALIDITY,
 };
 use crate::operator::actions::{self, Actor};
 use crate::operator::calendar::{Level, MaintenanceWindow};
@@ -112,7 +113,7 @@ impl InProcessOperator {
             .map(window_record)
             .collect();
         let start = now.floor(HOUR);
-        let forecasts = forecast(&net, &cell, start, start + HOUR);
+        let forecasts = forecast(&net, &cell, start, start + FORECAST_AHEAD);
         Ok(OperatorRecords {
             session: Some(SessionRecord {
                 phase: SessionPhase::from_wire(session.state),

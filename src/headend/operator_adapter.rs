@@ -15,6 +15,9 @@ use crate::time::Timestamp;
 pub const WAKE_UP_TEXT: &str = "WAKEUP";
 /// How long the operator keeps trying to deliver a wake-up SMS.
 pub const WAKE_UP_VALIDITY: Duration = Duration::from_secs(600);
+/// How far ahead an escalation asks for forecasts: far enough to tell when a degradation that
+/// covers now ends.
+pub const FORECAST_AHEAD: Duration = Duration::from_secs(6 * 3600);
 
 /// A reset the head-end may ask for, gentlest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -21,7 +21,8 @@ use crate::headend::evidence::{
 };
 use crate::headend::fleet::MeterRef;
 use crate::headend::operator_adapter::{
-    AdapterError, CellOutlook, Gathered, OperatorAdapter, ResetKind, WAKE_UP_TEXT, WAKE_UP_VALIDITY,
+    AdapterError, CellOutlook, Gathered, OperatorAdapter, ResetKind, FORECAST_AHEAD, WAKE_UP_TEXT,
+    WAKE_UP_VALIDITY,
 };
 use crate::operator::geohash;
 use crate::time::Timestamp;
@@ -263,7 +264,9 @@ impl HttpOperator {
             .windows(&status.cell_id, now, now + Duration::from_secs(1))
             .await?;
         let start = now.floor(HOUR);
-        let forecasts = self.forecasts(&status.cell_id, start, start + HOUR).await?;
+        let forecasts = self
+            .forecasts(&status.cell_id, start, start + FORECAST_AHEAD)
+            .await?;
         let logbook = self.logbook().await?;
         Ok(OperatorRecords {
             session: Some(session.into_record()),

@@ -75,7 +75,7 @@ enum Event {
 
 /// An operator call's answer, delivered to the head-end after the API's latency.
 enum Answer {
-    Gathered(MeterIx, Result<Gathered, AdapterError>),
+    Gathered(MeterIx, Box<Result<Gathered, AdapterError>>),
     Reset(MeterIx, ResetKind, Result<String, AdapterError>),
     Outlook(Vec<CellOutlook>),
 }
@@ -409,7 +409,7 @@ impl<A: OperatorAdapter> Simulation<A> {
                 self.net().handle_auth_result(id, outcome, now);
             }
             Event::Operator(answer) => match *answer {
-                Answer::Gathered(m, r) => self.headend.handle_gathered(self.now, m, r),
+                Answer::Gathered(m, r) => self.headend.handle_gathered(self.now, m, *r),
                 Answer::Reset(m, kind, r) => self.headend.handle_reset(self.now, m, kind, r),
                 Answer::Outlook(o) => self.headend.handle_outlook(self.now, o),
             },
@@ -429,7 +429,7 @@ impl<A: OperatorAdapter> Simulation<A> {
                 let meter_ref = &self.meter_refs[meter];
                 let r = ready(self.adapter.gather(meter_ref, now, earlier_reject.as_ref()));
                 self.count_call("gather", r.is_ok());
-                let answer = Answer::Gathered(meter, r);
+                let answer = Answer::Gathered(meter, Box::new(r));
                 self.queue
                     .push(answer_at, Event::Operator(Box::new(answer)));
             }

@@ -545,7 +545,7 @@ fn maintenance_and_forecasts_count_only_when_covering_now() {
     let e = gather(&r).evidence;
     assert_eq!(
         (e.maintenance_until, e.degradation_forecast, e.cell_outage),
-        (None, false, false)
+        (None, None, false)
     );
     // Overlapping windows on the cell: the later end; another cell's window is ignored.
     let r = with(|r| {
@@ -566,14 +566,47 @@ fn maintenance_and_forecasts_count_only_when_covering_now() {
     let g = gather(&r);
     assert_eq!(g.evidence.maintenance_until.as_deref(), Some("05:30"));
     assert!(!g.evidence.cell_outage, "maintenance explains the cell");
-    assert!(
-        !g.evidence.degradation_forecast,
+    assert_eq!(
+        g.evidence.degradation_forecast, None,
         "maintenance explains the forecast"
     );
     assert_eq!(
         g.items.iter().filter(|i| i.source == "maintenance").count(),
         2
     );
+}
+
+/// The forecast covering now runs on through the slots of its level after it; a worse level
+/// later is another forecast.
+#[test]
+fn a_forecast_covering_now_ends_where_its_level_ends() {
+    use ForecastLevel::{Marginal as MC, None as NC};
+    let slot = |from: &str, until: &str, level| ForecastRecord {
+        from: at(from),
+        until: at(until),
+        level,
+    };
+    let table = [
+        (
+            vec![
+                slot("02:00", "03:00", NC),
+                slot("03:00", "04:00", NC),
+                slot("04:00", "05:00", MC),
+            ],
+            Some((true, "04:00")),
+        ),
+        (
+            vec![slot("02:00", "03:00", MC), slot("03:00", "04:00", NC)],
+            Some((false, "03:00")),
+        ),
+        (vec![slot("03:00", "04:00", NC)], None),
+    ];
+    for (slots, want) in table {
+        let r = with(|r| r.forecasts = slots.clone());
+        let got = gather(&r).evidence.degradation_forecast;
+        let got = got.as_ref().map(|f| (f.no_connectivity, f.until.as_str()));
+        assert_eq!(got, want, "{slots:?}");
+    }
 }
 
 #[test]

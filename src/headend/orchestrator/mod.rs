@@ -17,8 +17,8 @@ use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, VecDeque};
 use std::time::Duration;
 
-use super::diagnosis::{diagnose, DlmsAttempt, Remedy, RootCause};
-use super::evidence::{first_reject_in, AaaRecord};
+use super::diagnosis::{diagnose, DlmsAttempt, ForecastDegradation, Remedy, RootCause};
+use super::evidence::{display_time, first_reject_in, AaaRecord};
 use super::fleet::{MeterIx, MeterRef};
 use super::operator_adapter::{AdapterError, CellOutlook, Gathered, OutlookKind, ResetKind};
 use super::outage::{ActionKind, ActionRecord, Outage};
@@ -385,10 +385,16 @@ impl Headend {
         if let Some(attempt) = self.state[meter].last_failure {
             super::evidence::apply_dlms(&mut evidence, attempt);
         }
-        if self.forecast_come_true(meter, now) {
+        if let Some(until) = self.forecast_come_true(meter, now) {
             // The operator's forecast (NC) shows an outage too; announced ahead, it is the area,
             // and the cell's not serving is no unplanned outage.
-            evidence.degradation_forecast = true;
+            let until = display_time(until, now, self.policy.utc_offset_minutes);
+            evidence
+                .degradation_forecast
+                .get_or_insert(ForecastDegradation {
+                    no_connectivity: true,
+                    until,
+                });
             evidence.cell_outage = false;
             items.retain(|i| i.source != "cell");
         }
@@ -472,11 +478,14 @@ impl Headend {
     }
 
     /// Whether a degradation of the meter's cell, announced before it began, covers now.
-    fn forecast_come_true(&self, meter: MeterIx, now: Timestamp) -> bool {
+    /// The end of a degradation told ahead that covers the meter's cell now.
+    fn forecast_come_true(&self, meter: MeterIx, now: Timestamp) -> Option<Timestamp> {
         let cell = &self.meters[meter].cell;
         self.forecasts
             .iter()
-            .any(|f| &f.cell == cell && f.from <= now && now < f.until)
+            .filter(|f| &f.cell == cell && f.from <= now && now < f.until)
+            .map(|f| f.until)
+            .max()
     }
 
     fn start_window(&mut self, interval: Timestamp, now: Timestamp) {

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use super::*;
-use crate::headend::diagnosis::{AaaVerdict, Evidence, RootCause, SessionState};
+use crate::headend::diagnosis::{
+    AaaVerdict, Evidence, ForecastDegradation, RootCause, SessionState,
+};
 use crate::headend::evidence::AaaKind;
 use crate::headend::fleet::ReadMode;
 use crate::headend::outage::EvidenceItem;
@@ -377,14 +379,19 @@ fn a_restored_refusal_outage_tells_its_next_escalation_where_the_refusals_began(
 #[test]
 fn a_degradation_announced_ahead_is_the_area_not_an_unplanned_outage() {
     // What the operator's records say about a detached meter whose cell is down while its
-    // connectivity forecast says NC: the same for a forecast come true and for an outage.
-    let evidence = Evidence {
-        session: Some(SessionState::Detached),
-        cell_outage: true,
-        degradation_forecast: true,
-        ..Evidence::default()
+    // connectivity forecast says NC (or, queried a moment earlier, nothing yet): the same for a
+    // forecast come true and for an outage.
+    let nc = ForecastDegradation {
+        no_connectivity: true,
+        until: "03:00".into(),
     };
-    let cause = |told_ahead: bool| {
+    let cause = |told_ahead: bool, forecast: Option<ForecastDegradation>| {
+        let evidence = Evidence {
+            session: Some(SessionState::Detached),
+            cell_outage: true,
+            degradation_forecast: forecast,
+            ..Evidence::default()
+        };
         let mut h = Headend::sidecar(policy(), meters(1), START, false);
         let at = START + 60 * MINUTE;
         let seen = |from, until| CellOutlook {
@@ -412,14 +419,27 @@ fn a_degradation_announced_ahead_is_the_area_not_an_unplanned_outage() {
         };
         h.handle_gathered(now, 0, Ok(gathered));
         let o = &h.outages()[0];
-        (o.cause, o.evidence.len())
+        (o.cause, o.evidence.len(), o.sentence.clone())
     };
+    let (code, lines, sentence) = cause(true, Some(nc.clone()));
     assert_eq!(
-        cause(true),
+        (code, lines),
         (Some(RootCause::AreaDegraded), 0),
         "no 'unplanned outage' line under a forecast come true"
     );
-    assert_eq!(cause(false), (Some(RootCause::RadioFailure), 1));
+    assert!(
+        sentence.contains("no mobile coverage in this meter's area until 03:00"),
+        "{sentence}"
+    );
+    // Without the operator's forecast in the records, the one told ahead gives the end.
+    let (code, _, sentence) = cause(true, None);
+    assert_eq!(code, Some(RootCause::AreaDegraded));
+    assert!(
+        sentence.contains("until 02:00") || sentence.contains("until 03:00"),
+        "{sentence}"
+    );
+    let (code, lines, _) = cause(false, Some(nc));
+    assert_eq!((code, lines), (Some(RootCause::RadioFailure), 1));
 }
 
 #[test]

@@ -44,7 +44,7 @@ const MAX_BATCH: usize = 4096;
 /// An answer to one of the policy's actions.
 enum Done {
     Read(usize, Read),
-    Gathered(usize, Result<Gathered, AdapterError>),
+    Gathered(usize, Box<Result<Gathered, AdapterError>>),
     Reset(usize, ResetKind, Result<String, AdapterError>),
     Outlook(Result<Vec<CellOutlook>, AdapterError>),
 }
@@ -164,7 +164,7 @@ impl<A: OperatorAdapter + Send + Sync + 'static> Driver<A> {
                 }
                 h.handle_read(now, meter, read.outcome);
             }
-            Done::Gathered(meter, g) => h.handle_gathered(now, meter, g),
+            Done::Gathered(meter, g) => h.handle_gathered(now, meter, *g),
             Done::Reset(meter, kind, r) => h.handle_reset(now, meter, kind, r),
             Done::Outlook(Ok(o)) => h.handle_outlook(now, o),
             Done::Outlook(Err(e)) => tracing_warn(&format!("outlook failed: {e}")),
@@ -229,7 +229,7 @@ impl<A: OperatorAdapter + Send + Sync + 'static> Driver<A> {
                     let m = self.headend.meters()[meter].clone();
                     tokio::spawn(async move {
                         let g = adapter.gather(&m, now(), earlier_reject.as_ref()).await;
-                        tx.send(Done::Gathered(meter, g)).ok();
+                        tx.send(Done::Gathered(meter, Box::new(g))).ok();
                     });
                 }
                 Action::Reset {
