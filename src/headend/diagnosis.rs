@@ -25,12 +25,14 @@ pub enum RootCause {
     RadioFailure,
     DlmsAuthFailed,
     MeterNotResponding,
+    /// The meter answers but holds no reading for the intervals asked (clock or profile).
+    MeterNoData,
     Unknown,
 }
 
 impl RootCause {
     /// Every cause, in the order of the log's codes.
-    pub const ALL: [RootCause; 14] = [
+    pub const ALL: [RootCause; 15] = [
         RootCause::AaaReject,
         RootCause::AaaUnreachable,
         RootCause::SimInactive,
@@ -44,6 +46,7 @@ impl RootCause {
         RootCause::RadioFailure,
         RootCause::DlmsAuthFailed,
         RootCause::MeterNotResponding,
+        RootCause::MeterNoData,
         RootCause::Unknown,
     ];
 
@@ -72,6 +75,7 @@ impl RootCause {
             C::RadioFailure => "RADIO_FAILURE",
             C::DlmsAuthFailed => "DLMS_AUTH_FAILED",
             C::MeterNotResponding => "METER_NOT_RESPONDING",
+            C::MeterNoData => "METER_NO_DATA",
             C::Unknown => "UNKNOWN",
         }
     }
@@ -110,6 +114,8 @@ pub enum DlmsAttempt {
     Silent,
     /// The meter refused the association for its keys or password.
     AuthenticationFailed,
+    /// The meter answered, without a reading for the intervals asked.
+    NoData,
     Ok,
 }
 
@@ -244,10 +250,20 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
         Some(SessionState::Up) => match e.dlms {
             Some(DlmsAttempt::AuthenticationFailed) => d(C::DlmsAuthFailed, R::Report, "The meter answers but refuses the head-end's security keys or password. Check the keys configured for this meter in the head-end; resetting the connection will not help.".into()),
             Some(DlmsAttempt::Silent | DlmsAttempt::Unreachable) => d(C::MeterNotResponding, R::FieldVisit, "The mobile network reaches the meter, but the meter's software does not answer. Restart the meter on site or update its firmware.".into()),
+            Some(DlmsAttempt::NoData) => no_data(),
             _ => unknown(),
         },
+        None if e.dlms == Some(DlmsAttempt::NoData) => no_data(),
         None if e.beyond_check_in => d(C::SilentTimeout, R::CancelLocation, "The meter has been silent for longer than its check-in interval and the operator has no news of it. The head-end asks the operator to make it register again.".into()),
         None => unknown(),
+    }
+}
+
+fn no_data() -> Diagnosis {
+    Diagnosis {
+        cause: RootCause::MeterNoData,
+        remedy: Remedy::Report,
+        sentence: "The meter answers the head-end but has no readings for the missing intervals, so its clock or its load profile is probably wrong. Check the meter's clock and profile settings; resetting the connection will not help.".into(),
     }
 }
 

@@ -502,6 +502,7 @@ impl<A: OperatorAdapter> Simulation<A> {
                     ReadFailure::AuthenticationFailed => "authentication-failed",
                     ReadFailure::NoWakeUp => "no-wake-up",
                     ReadFailure::Invalid(_) => "invalid",
+                    ReadFailure::NoData => "no-data",
                 };
                 *self.stats.read_failures.entry(name.into()).or_default() += 1;
             }

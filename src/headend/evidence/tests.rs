@@ -310,6 +310,12 @@ fn each_root_cause_follows_from_its_records() {
             C::MeterNotResponding,
         ),
         (
+            "network fine, the meter answers without the readings asked",
+            healthy(),
+            Some(DlmsAttempt::NoData),
+            C::MeterNoData,
+        ),
+        (
             "a session without traffic at the operator, but the meter answered TCP",
             with(|r| r.session.as_mut().unwrap().last_traffic = None),
             Some(DlmsAttempt::Silent),

@@ -85,6 +85,8 @@ pub enum ReadFailure {
     NoWakeUp,
     /// The answer was malformed or not what was asked.
     Invalid(String),
+    /// The meter answered, without a reading for the newest interval.
+    NoData,
 }
 
 impl ReadFailure {
@@ -93,6 +95,7 @@ impl ReadFailure {
             ReadFailure::Unreachable | ReadFailure::NoWakeUp => DlmsAttempt::Unreachable,
             ReadFailure::Silent | ReadFailure::Invalid(_) => DlmsAttempt::Silent,
             ReadFailure::AuthenticationFailed => DlmsAttempt::AuthenticationFailed,
+            ReadFailure::NoData => DlmsAttempt::NoData,
         }
     }
 }
@@ -330,9 +333,26 @@ impl Headend {
             self.in_flight -= 1;
         }
         match outcome {
+            ReadOutcome::Read(rows) if self.without_data(meter, &rows) => {
+                self.read_failed(now, meter, ReadFailure::NoData)
+            }
             ReadOutcome::Read(rows) => self.delivered(now, meter, rows, ReadingSource::OnTime),
             ReadOutcome::Failed(why) => self.read_failed(now, meter, why),
         }
+    }
+
+    /// An answer with nothing new while the newest interval is missing fails the read, except
+    /// where it ends an outage after failures to reach the meter: it communicates again, and
+    /// intervals it never captured (a power cut) stay missed. (The sidecar's probe reads only
+    /// to see the meter answer.)
+    fn without_data(&self, meter: MeterIx, rows: &[Reading]) -> bool {
+        let s = &self.state[meter];
+        let nothing_new = rows.iter().all(|r| Some(r.interval) <= s.stored_until);
+        let unreachable_before = s.last_failure.is_some_and(|f| f != DlmsAttempt::NoData);
+        self.reads
+            && nothing_new
+            && s.stored_until < Some(self.due)
+            && !(s.outage.is_some() && unreachable_before)
     }
 
     /// Readings the meter pushed (Data-Notification).

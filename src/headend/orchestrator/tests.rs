@@ -23,6 +23,8 @@ enum Fault {
     AaaReject,
     /// Silent until this time (maintenance, power): no reset needed or possible.
     DownUntil(Timestamp),
+    /// Answers every read without rows (its clock or profile is wrong).
+    Empty,
 }
 
 struct World {
@@ -138,6 +140,7 @@ impl World {
                 let outcome = match self.faults[meter] {
                     Fault::Healthy => ReadOutcome::Read(rows(from, to)),
                     Fault::DownUntil(t) if t <= now => ReadOutcome::Read(rows(from, to)),
+                    Fault::Empty => ReadOutcome::Read(Vec::new()),
                     _ => ReadOutcome::Failed(ReadFailure::Unreachable),
                 };
                 h.handle_read(now, meter, outcome);
@@ -263,6 +266,37 @@ fn a_later_escalation_is_told_where_the_refusals_began() {
         "{:?}",
         w.escalations
     );
+}
+
+#[test]
+fn a_meter_answering_without_readings_is_one_outage_not_one_a_cycle() {
+    let mut h = Headend::new(policy(), meters(1), START);
+    let mut w = World::new(vec![Fault::Empty]);
+    w.run(&mut h, START + 6 * 15 * MINUTE - Duration::from_secs(1));
+    assert_eq!(h.outages().len(), 1, "{:#?}", h.outages());
+    let o = &h.outages()[0];
+    assert!(o.is_open());
+    assert_eq!(o.cause, Some(RootCause::MeterNoData));
+    assert_eq!(o.readings_missed, 5, "five windows closed");
+    assert!(w.resets.is_empty());
+    assert!(w.stored.is_empty());
+}
+
+#[test]
+fn an_answer_without_rows_ends_an_outage_the_network_caused() {
+    let mut h = Headend::new(policy(), meters(1), START);
+    let mut w = World::new(vec![Fault::DownUntil(START + 24 * 60 * MINUTE)]);
+    w.run(&mut h, START + 2 * 15 * MINUTE);
+    assert!(h.outages()[0].is_open());
+    // The meter is back but never captured what it missed, nor anything since.
+    w.faults[0] = Fault::Empty;
+    w.run(&mut h, START + 8 * 15 * MINUTE);
+    let first = &h.outages()[0];
+    assert!(first.end.is_some(), "{first:#?}");
+    assert_eq!(first.cause, Some(RootCause::PlannedMaintenance));
+    // What follows is the meter's own: answers without readings.
+    assert_eq!(h.outages().len(), 2, "{:#?}", h.outages());
+    assert_eq!(h.outages()[1].cause, Some(RootCause::MeterNoData));
 }
 
 #[test]
