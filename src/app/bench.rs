@@ -233,20 +233,33 @@ fn pass(ok: bool) -> &'static str {
 
 /// The `reanimator meters` command line of a fleet of `count` meters from `listen`.
 fn fleet_command(args: &FleetArgs, count: u32, listen: SocketAddr) -> Vec<String> {
-    vec![
-        "meters".into(),
-        "--profile".into(),
-        args.profile.clone(),
-        "--seed".into(),
-        args.seed.to_string(),
-        "--count".into(),
-        count.to_string(),
-        "--listen".into(),
-        listen.to_string(),
-        // A bound on the fleet's life, whatever happens to the benchmark.
-        "--duration".into(),
-        "900".into(),
+    meters_command(&args.profile, args.seed, count, listen, 900)
+}
+
+/// `reanimator meters` with `count` meters of `profile` from `listen`, living at most
+/// `duration_s` seconds whatever happens to the benchmark.
+fn meters_command(
+    profile: &str,
+    seed: u64,
+    count: u32,
+    listen: SocketAddr,
+    duration_s: u32,
+) -> Vec<String> {
+    [
+        "meters",
+        "--profile",
+        profile,
+        "--seed",
+        &seed.to_string(),
+        "--count",
+        &count.to_string(),
+        "--listen",
+        &listen.to_string(),
+        "--duration",
+        &duration_s.to_string(),
     ]
+    .map(String::from)
+    .to_vec()
 }
 
 /// (b) Complete read transactions per second: the fleet next to the bare tokio exchange.

@@ -12,8 +12,8 @@ use clap::Args;
 
 use super::cycle::CycleReport;
 use super::processes::{cpu_time_of_tree, open_file_limit, FleetProcess};
-use super::reads::{self, Load, ReadRun, ReadSetup};
-use super::{bare, pass};
+use super::reads::{self, median, Load, ReadRun, ReadSetup};
+use super::{bare, meters_command, pass};
 use crate::app::meters::{die_with_parent, load_profile};
 use crate::meter::profile::Wakeup;
 
@@ -376,35 +376,19 @@ fn print_rounds(rounds: &[Round]) {
     );
 }
 
-fn median(values: impl Iterator<Item = f64>) -> f64 {
-    let mut v: Vec<f64> = values.collect();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
-}
-
 /// The fleet's `reanimator meters` command line, with its manifest and room in every process
 /// for the head-end's connections (meters are read in order, so one process takes them all).
 fn fleet_command(args: &HeadendBenchArgs, manifest: &Path) -> Vec<String> {
     let reserved = FLEET_RESERVED_FDS + u64::from(args.concurrency);
     let per_process = open_file_limit().saturating_sub(reserved).max(1);
-    vec![
-        "meters".into(),
-        "--profile".into(),
-        args.profile.clone(),
-        "--seed".into(),
-        args.seed.to_string(),
-        "--count".into(),
-        args.meters.to_string(),
-        "--listen".into(),
-        args.listen.to_string(),
+    let mut command = meters_command(&args.profile, args.seed, args.meters, args.listen, 3600);
+    command.extend([
         "--manifest".into(),
         manifest.display().to_string(),
         "--per-process".into(),
         per_process.to_string(),
-        // A bound on the fleet's life, whatever happens to the benchmark.
-        "--duration".into(),
-        "3600".into(),
-    ]
+    ]);
+    command
 }
 
 /// The first /16 after `count` addresses from `base` (127.90.0.1 and 100,000 -> 127.92.0.1).
@@ -460,11 +444,5 @@ mod tests {
     #[test]
     fn rejects_a_fleet_that_leaves_no_room_for_the_baseline() {
         assert!(after_fleet("127.255.0.1:4059".parse().unwrap(), 10).is_err());
-    }
-
-    #[test]
-    fn the_median_is_the_middle_value() {
-        assert_eq!(median([3.0, 1.0, 2.0].into_iter()), 2.0);
-        assert_eq!(median(std::iter::empty()), 0.0);
     }
 }

@@ -288,9 +288,14 @@ impl ReadRun {
 
 /// The median over rounds of fleet/bare, each ratio taken between runs made back to back.
 pub fn median_ratio(fleet: &[ReadRun], bare: &[ReadRun]) -> f64 {
-    let mut ratios: Vec<f64> = fleet.iter().zip(bare).map(|(f, b)| f.ratio_to(b)).collect();
-    ratios.sort_by(f64::total_cmp);
-    ratios.get(ratios.len() / 2).copied().unwrap_or(0.0)
+    median(fleet.iter().zip(bare).map(|(f, b)| f.ratio_to(b)))
+}
+
+/// The upper median (0 when empty).
+pub fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// One side under test: its transaction, its meters' addresses and the process serving them.
@@ -429,6 +434,12 @@ async fn load(target: &Arc<Target>, setup: &ReadSetup) -> ReadRun {
 mod tests {
     use super::*;
     use crate::meter::profile::shipped;
+
+    #[test]
+    fn the_median_is_the_middle_value() {
+        assert_eq!(median([3.0, 1.0, 2.0].into_iter()), 2.0);
+        assert_eq!(median(std::iter::empty()), 0.0);
+    }
 
     fn one_entry(profile: &Profile) -> SelectiveAccess {
         let at = Data::OctetString(
