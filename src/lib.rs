@@ -13,6 +13,7 @@ pub mod net;
 pub mod operator;
 pub mod radius;
 pub mod scenario;
+mod serde_name;
 pub mod session;
 pub mod sim;
 pub mod store;

@@ -266,7 +266,7 @@ fn meters_command(
 fn read_transactions(args: &FleetArgs) -> Result<(), String> {
     let setup = ReadSetup::new(args)?;
     let fleet_base = args.read_listen;
-    let bare_base = next_block(args.read_listen)?;
+    let bare_base = block_after(args.read_listen, args.read_meters, "--read-listen")?;
     let fleet = FleetProcess::start(&fleet_command(args, args.read_meters, fleet_base))?;
     let bare = FleetProcess::start(&bare::command(&setup.exchange, args.read_meters, bare_base))?;
     println!(
@@ -345,15 +345,19 @@ fn print_reads(fleet: &[ReadRun], bare: &[ReadRun]) {
     );
 }
 
-/// The same address in the next /16 (127.77.0.1 -> 127.78.0.1).
-fn next_block(addr: SocketAddr) -> Result<SocketAddr, String> {
-    let SocketAddr::V4(v4) = addr else {
-        return Err("--read-listen must be IPv4".into());
+/// The bare baseline's first address: `base` moved to the first /16 after `count` addresses
+/// from it (127.90.0.1 and 100,000 -> 127.92.0.1), named `flag` in errors.
+fn block_after(base: SocketAddr, count: u32, flag: &str) -> Result<SocketAddr, String> {
+    let SocketAddr::V4(v4) = base else {
+        return Err(format!("{flag} must be IPv4"));
     };
-    let ip = u32::from(*v4.ip())
-        .checked_add(1 << 16)
-        .map(Ipv4Addr::from)
+    let last = u32::from(*v4.ip()).checked_add(count);
+    let ip = last
+        .and_then(|l| (l >> 16).checked_add(1))
+        .map(|block| Ipv4Addr::from((block << 16) | (u32::from(*v4.ip()) & 0xFFFF)))
         .filter(|ip| ip.is_loopback())
-        .ok_or("--read-listen leaves no room for the bare baseline on the next /16")?;
+        .ok_or(format!(
+            "{flag} leaves no room on loopback for the bare baseline after the fleet"
+        ))?;
     Ok(SocketAddr::V4(SocketAddrV4::new(ip, v4.port())))
 }

@@ -65,9 +65,12 @@ impl Default for EvidenceParams {
 }
 
 /// Turns the records about `meter` into evidence and evidence lines, as of `now`.
+/// `earlier_reject` is the first refusal an earlier escalation of the same outage saw: the
+/// head-end's memory, since the operator keeps only a SIM's latest records.
 pub fn assemble(
     meter: &MeterRef,
     r: &OperatorRecords,
+    earlier_reject: Option<&AaaRecord>,
     now: Timestamp,
     p: &EvidenceParams,
 ) -> Gathered {
@@ -81,7 +84,7 @@ pub fn assemble(
     let cell = r.sim.as_ref().map_or(meter.cell.as_str(), |s| &s.cell);
     a.sim(r.sim.as_ref(), r.session.as_ref());
     a.session(r.session.as_ref(), r.reachability.as_ref());
-    if let Some(first) = a.aaa(&r.aaa, r.earlier_reject.as_ref(), r.session.as_ref()) {
+    if let Some(first) = a.aaa(&r.aaa, earlier_reject, r.session.as_ref()) {
         a.logbook(&r.logbook, &first);
     }
     let maintenance = a.maintenance(cell, &r.maintenance);

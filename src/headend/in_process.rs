@@ -31,6 +31,7 @@ use crate::operator::geohash;
 use crate::operator::ids::{CellId, Iccid};
 use crate::operator::network::{ActionError, PcdQuery, SmsRequest};
 use crate::operator::{InProcessAaa, Network};
+use crate::serde_name::serde_name;
 use crate::time::Timestamp;
 
 /// At most this many AAA records are read per gather (as the HTTP API's maximum).
@@ -123,18 +124,18 @@ impl InProcessOperator {
                 last_setup_failure: session
                     .last_setup_failure
                     .zip(session.last_setup_failure_at)
-                    .map(|(f, at)| (wire_name(&f), at)),
+                    .map(|(f, at)| (serde_name(&f), at)),
                 last_terminate: session
                     .last_terminate_cause
                     .zip(session.date_session_ended)
-                    .map(|(c, at)| (wire_name(&c), at)),
+                    .map(|(c, at)| (serde_name(&c), at)),
                 consecutive_failures: session.consecutive_setup_failures,
             }),
             aaa: aaa
                 .iter()
                 .map(|r| AaaRecord {
                     at: r.time,
-                    kind: AaaKind::from_wire(&wire_name(&r.kind)),
+                    kind: AaaKind::from_wire(&serde_name(&r.kind)),
                     user: r.user.clone(),
                     line: r.line.clone(),
                 })
@@ -170,7 +171,6 @@ impl InProcessOperator {
                 attempts: kpi.attempts,
                 successes: kpi.successes,
             }),
-            earlier_reject: None,
         })
     }
 
@@ -240,11 +240,8 @@ impl OperatorAdapter for InProcessOperator {
         now: Timestamp,
         earlier_reject: Option<&AaaRecord>,
     ) -> impl Future<Output = Result<Gathered, AdapterError>> + Send {
-        let records = self.records(meter, now).map(|mut r| {
-            r.earlier_reject = earlier_reject.cloned();
-            assemble(meter, &r, now, &self.params)
-        });
-        ready(records)
+        let records = self.records(meter, now);
+        ready(records.map(|r| assemble(meter, &r, earlier_reject, now, &self.params)))
     }
 
     fn wake_up(
@@ -276,13 +273,6 @@ impl OperatorAdapter for InProcessOperator {
 }
 
 /// The name an operator enum has on the wire (`AAA_REJECT`, `ACCESS_ACCEPT`, ...).
-fn wire_name<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
-
 fn window_record(w: &MaintenanceWindow) -> WindowRecord {
     WindowRecord {
         id: w.id.clone(),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::outage::Outage;
 use super::policy::Sla;
+use crate::serde_name::serde_name;
 use crate::time::Timestamp;
 
 /// Whether an outage met its SLA class's targets; `None` while not yet decidable.
@@ -98,10 +99,7 @@ fn render_one(out: &mut String, o: &Outage, sla: &Sla, offset: i32, now: Timesta
         .chunk_by(|x, y| x.kind == y.kind && x.result == y.result)
     {
         let (first, last) = (&run[0], &run[run.len() - 1]);
-        let kind = serde_json::to_value(first.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default();
+        let kind = serde_name(&first.kind);
         let when = match run.len() {
             1 => at(first.at),
             n => format!("{} to {} ({n} times)", at(first.at), at(last.at)),

@@ -11,8 +11,10 @@ use crate::dlms::data::Data;
 use crate::dlms::datetime::{DateTime, DeviationConvention};
 use crate::dlms::obis::Obis;
 use crate::dlms::xdlms::{AttributeDescriptor, CaptureObject, RangeDescriptor, SelectiveAccess};
+use crate::session::SessionError;
 use crate::time::Timestamp;
 
+use super::orchestrator::ReadFailure;
 use super::reading::Reading;
 
 /// Profile Generic 1.0.99.1.0.255, attribute 2 (buffer).
@@ -78,6 +80,17 @@ fn row_of(row: &Data, convention: DeviationConvention) -> Result<Reading, String
         import_wh: energy(import, "A+")?,
         export_wh: energy(export, "A-")?,
     })
+}
+
+/// What the diagnosis should make of a failed client session.
+pub fn session_failure(e: &SessionError) -> ReadFailure {
+    match e {
+        SessionError::Refused(_)
+        | SessionError::AuthenticationFailed(_)
+        | SessionError::Security(_) => ReadFailure::AuthenticationFailed,
+        SessionError::Timeout { .. } => ReadFailure::Silent,
+        other => ReadFailure::Invalid(other.to_string()),
+    }
 }
 
 #[cfg(test)]

@@ -198,19 +198,24 @@ impl MeterDevice {
     }
 }
 
+/// How a management association of a profile's meters authenticates.
+pub fn management_authentication(management: &Management) -> Authentication {
+    match management {
+        Management::None => Authentication::None,
+        Management::Lls { password } => Authentication::Low {
+            password: password.as_bytes().to_vec(),
+        },
+        Management::HlsGmac => Authentication::HighGmac,
+    }
+}
+
 /// The association policy of one meter of `profile`.
 pub fn server_config(
     profile: &Profile,
     identity: &MeterIdentity,
     invocation_counter: u32,
 ) -> ServerConfig {
-    let management = match &profile.security.management {
-        Management::None => Authentication::None,
-        Management::Lls { password } => Authentication::Low {
-            password: password.as_bytes().to_vec(),
-        },
-        Management::HlsGmac => Authentication::HighGmac,
-    };
+    let management = management_authentication(&profile.security.management);
     ServerConfig {
         conformance: Conformance::GET
             | Conformance::SET

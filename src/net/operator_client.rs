@@ -297,7 +297,6 @@ impl HttpOperator {
                 attempts: kpi.attempts,
                 successes: kpi.successes,
             }),
-            earlier_reject: None,
         })
     }
 
@@ -468,9 +467,14 @@ impl OperatorAdapter for HttpOperator {
         now: Timestamp,
         earlier_reject: Option<&AaaRecord>,
     ) -> Result<Gathered, AdapterError> {
-        let mut records = self.records(meter, now).await?;
-        records.earlier_reject = earlier_reject.cloned();
-        Ok(assemble(meter, &records, now, &self.config.params))
+        let records = self.records(meter, now).await?;
+        Ok(assemble(
+            meter,
+            &records,
+            earlier_reject,
+            now,
+            &self.config.params,
+        ))
     }
 
     fn wake_up(

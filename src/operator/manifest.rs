@@ -95,11 +95,16 @@ impl MeterEntry {
     }
 
     pub fn radius_password(&self) -> String {
-        self.radius_password.clone().unwrap_or_else(|| {
-            let digits = self.iccid.as_str();
-            format!("pw-{}", &digits[digits.len() - 8..])
-        })
+        self.radius_password
+            .clone()
+            .unwrap_or_else(|| default_radius_password(&self.iccid))
     }
+}
+
+/// The RADIUS password of a SIM whose manifest entry sets none.
+pub fn default_radius_password(iccid: &Iccid) -> String {
+    let digits = iccid.as_str();
+    format!("pw-{}", &digits[digits.len() - 8..])
 }
 
 /// The fleet the operator serves.

@@ -555,7 +555,8 @@ fn fault(
             },
         },
         "firmware-hang" => FaultKind::FirmwareHang,
-        _ => FaultKind::RadiusDown,
+        "radius-down" => FaultKind::RadiusDown,
+        other => unreachable!("`{other}` passed the kind check but has no fault"),
     };
     Ok(Fault {
         kind: fault_kind,

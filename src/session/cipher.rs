@@ -108,12 +108,21 @@ impl Cipher {
         content: &[u8],
         title: Option<SystemTitle>,
     ) -> Result<Vec<u8>, SessionError> {
+        self.open_owned(content.to_vec(), title)
+    }
+
+    /// [`open_content`](Self::open_content), deciphering in the content's own buffer.
+    fn open_owned(
+        &mut self,
+        content: Vec<u8>,
+        title: Option<SystemTitle>,
+    ) -> Result<Vec<u8>, SessionError> {
         let title = title.or(self.peer_title).ok_or_else(|| {
             SessionError::Protocol("ciphered APDU before the peer's system title is known".into())
         })?;
-        let parsed = crate::dlms::security::CipheredContent::parse(content)?;
-        self.guard.check(parsed.invocation_counter)?;
-        let opened = parsed.open(&title, &self.own.keys)?;
+        let counter = crate::dlms::security::CipheredContent::parse(&content)?.invocation_counter;
+        self.guard.check(counter)?;
+        let opened = crate::dlms::security::unprotect_in_place(&title, &self.own.keys, content)?;
         if !opened.sc.encrypted() || !opened.sc.authenticated() {
             return Err(SessionError::Protocol(format!(
                 "security control 0x{:02X} is weaker than the association requires",
@@ -130,11 +139,11 @@ impl Cipher {
             Some(0xDB) => {
                 let general = GeneralGloCiphering::from_bytes(apdu)?;
                 let title = SystemTitle::from_slice(&general.system_title)?;
-                self.open_content(&general.content, Some(title))
+                self.open_owned(general.content, Some(title))
             }
             _ => {
                 let glo = GloCiphered::read(&mut Reader::new(apdu))?;
-                self.open_content(&glo.content, None)
+                self.open_owned(glo.content, None)
             }
         }
     }

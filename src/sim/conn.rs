@@ -16,12 +16,12 @@ use crate::dlms::wrapper::WrapperFrame;
 use crate::dlms::xdlms::{DataNotification, GetDataResult};
 use crate::headend::operator_adapter::OperatorAdapter;
 use crate::headend::orchestrator::{ReadFailure, ReadOutcome};
-use crate::headend::profile_read;
-use crate::meter::device::{Refusal, MANAGEMENT_CLIENT};
+use crate::headend::profile_read::{self, session_failure};
+use crate::meter::device::{management_authentication, Refusal, MANAGEMENT_CLIENT};
 use crate::meter::identity::{MeterIdentity, Sim};
-use crate::meter::profile::{Management, Wakeup};
+use crate::meter::profile::Wakeup;
 use crate::session::{
-    Authentication, ClientConfig, ClientEvent, ClientSession, Response, SecuritySetup, SessionError,
+    Authentication, ClientConfig, ClientEvent, ClientSession, Response, SecuritySetup,
 };
 use crate::time::Timestamp;
 
@@ -155,15 +155,11 @@ impl<A: OperatorAdapter> Simulation<A> {
         let Some(mut conn) = self.take(c) else {
             return;
         };
-        match self.client_config(conn.meter) {
-            Ok(config) => {
-                let mut client = ClientSession::new(config).expect("a complete client config");
-                let _ = client.associate(self.instant(self.now));
-                conn.client = Some(client);
-                self.pump(c, conn);
-            }
-            Err(why) => self.close(c, conn, Some(ReadFailure::Invalid(why))),
-        }
+        let config = self.client_config(conn.meter);
+        let mut client = ClientSession::new(config).expect("a complete client config");
+        let _ = client.associate(self.instant(self.now));
+        conn.client = Some(client);
+        self.pump(c, conn);
     }
 
     /// The meter calls the head-end after a wake-up and pushes its name first.
@@ -189,8 +185,8 @@ impl<A: OperatorAdapter> Simulation<A> {
             return self.discard(c);
         };
         let m = &self.plan.fleet.meters[meter as usize];
-        let profile = self.plan.fleet.profile(m).clone();
-        if self.meters[meter as usize].device.accept(&profile).is_err() {
+        let profile = self.plan.fleet.profile(m);
+        if self.meters[meter as usize].device.accept(profile).is_err() {
             return self.discard(c);
         }
         if let Some(conn) = self.conns[c.slot as usize].as_mut() {
@@ -401,7 +397,7 @@ impl<A: OperatorAdapter> Simulation<A> {
                             let _ = client.release(now);
                         }
                         ClientEvent::Released => done = Some(None),
-                        ClientEvent::Failed(e) => done = Some(Some(failure(&e))),
+                        ClientEvent::Failed(e) => done = Some(Some(session_failure(&e))),
                         _ => {}
                     }
                 }
@@ -500,16 +496,10 @@ impl<A: OperatorAdapter> Simulation<A> {
     }
 
     /// The head-end's association policy for meter `m`: its profile's management client.
-    fn client_config(&mut self, meter: u32) -> Result<ClientConfig, String> {
+    fn client_config(&mut self, meter: u32) -> ClientConfig {
         let fm = &self.plan.fleet.meters[meter as usize];
         let profile = self.plan.fleet.profile(fm);
-        let authentication = match &profile.security.management {
-            Management::None => Authentication::None,
-            Management::Lls { password } => Authentication::Low {
-                password: password.as_bytes().to_vec(),
-            },
-            Management::HlsGmac => Authentication::HighGmac,
-        };
+        let authentication = management_authentication(&profile.security.management);
         let needs_keys = profile.security.ciphered || authentication == Authentication::HighGmac;
         let security = needs_keys.then(|| SecuritySetup {
             system_title: HEADEND_TITLE,
@@ -521,24 +511,13 @@ impl<A: OperatorAdapter> Simulation<A> {
             challenge = vec![0; 16];
             self.rng.fill_bytes(&mut challenge);
         }
-        Ok(ClientConfig {
+        ClientConfig {
             authentication,
             security,
             ciphered: profile.security.ciphered,
             response_timeout: RESPONSE_TIMEOUT,
             challenge,
             ..ClientConfig::default()
-        })
-    }
-}
-
-/// How a failed session reads to the head-end.
-fn failure(e: &SessionError) -> ReadFailure {
-    match e {
-        SessionError::Refused(_) | SessionError::AuthenticationFailed(_) => {
-            ReadFailure::AuthenticationFailed
         }
-        SessionError::Timeout { .. } => ReadFailure::Silent,
-        other => ReadFailure::Invalid(other.to_string()),
     }
 }

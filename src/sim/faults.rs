@@ -5,6 +5,7 @@ use super::{secs, Event, Simulation};
 use crate::headend::operator_adapter::OperatorAdapter;
 use crate::meter::device::Modem;
 use crate::operator::ids::CellId;
+use crate::operator::manifest::default_radius_password;
 use crate::operator::network::{MaintenanceRequest, StuckKind};
 use crate::operator::sim::SimStatus;
 use crate::scenario::FaultKind;
@@ -48,8 +49,7 @@ impl<A: OperatorAdapter> Simulation<A> {
                         .filter_map(|&m| {
                             let iccid = &self.meters[m as usize].iccid;
                             let user = net.radius_user(iccid)?.to_string();
-                            let digits = iccid.as_str();
-                            Some((user, format!("pw-{}", &digits[digits.len() - 8..])))
+                            Some((user, default_radius_password(iccid)))
                         })
                         .collect()
                 };

@@ -323,7 +323,7 @@ fn log(s: &mut String, outages: &[Outage], clock: &ScenarioClock) {
     const SHOWN: usize = 300;
     s.push_str("<table><tr><th>#</th><th>meter</th><th>from</th><th>detected</th><th>ended</th><th>cause</th><th>missed</th><th>backfilled</th><th>what it means</th></tr>");
     for o in outages.iter().take(SHOWN) {
-        let cause = o.cause.map_or("UNDIAGNOSED", |c| c.code());
+        let cause = super::scorecard::name(o.cause);
         let _ = write!(
             s,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
@@ -332,7 +332,7 @@ fn log(s: &mut String, outages: &[Outage], clock: &ScenarioClock) {
             esc(&clock.format(o.start)),
             esc(&clock.format(o.detected)),
             o.end.map_or("open".into(), |e| esc(&clock.format(e))),
-            esc(cause),
+            esc(&cause),
             o.readings_missed,
             o.readings_backfilled,
             esc(&o.sentence)

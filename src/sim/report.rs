@@ -104,7 +104,7 @@ pub fn outage_log(
 }
 
 fn cause_name(o: &Outage) -> String {
-    o.cause.map_or("UNDIAGNOSED", |c| c.code()).to_string()
+    super::scorecard::name(o.cause)
 }
 
 /// "02:30" or "02:30 to 02:45".

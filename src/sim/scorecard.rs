@@ -169,7 +169,8 @@ fn operator_caused(c: RootCause) -> bool {
     )
 }
 
-fn name(c: Option<RootCause>) -> String {
+/// A cause's code, or UNDIAGNOSED for an outage never diagnosed.
+pub(super) fn name(c: Option<RootCause>) -> String {
     c.map_or("UNDIAGNOSED", RootCause::code).to_string()
 }
 
@@ -459,18 +460,20 @@ fn sla(out: &SimOutcome, matches: &[Match]) -> SlaScore {
     let availability: Vec<f64> = down.iter().map(|d| 100.0 * (1.0 - d / span)).collect();
     let contract = out.scenario.policy.sla.availability_percent;
     let fleet = &out.plan.fleet;
+    // One pass over the fleet; each cell sums its meters in fleet order.
+    let mut per_cell = vec![(0.0_f64, 0_usize); fleet.cells.len()];
+    for m in &fleet.meters {
+        let (sum, n) = &mut per_cell[m.cell as usize];
+        *sum += availability[m.index as usize];
+        *n += 1;
+    }
     let cells = fleet
         .cells
         .iter()
+        .zip(&per_cell)
         .enumerate()
-        .map(|(c, cell)| {
-            let members: Vec<f64> = fleet
-                .meters
-                .iter()
-                .filter(|m| m.cell as usize == c)
-                .map(|m| availability[m.index as usize])
-                .collect();
-            let a = members.iter().sum::<f64>() / members.len().max(1) as f64;
+        .map(|(c, (cell, &(sum, n)))| {
+            let a = sum / n.max(1) as f64;
             let kpi = out.cell_kpi.get(c).cloned().unwrap_or_default();
             CellSla {
                 cell: cell.id.clone(),

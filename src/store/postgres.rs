@@ -19,6 +19,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard};
 use tokio_postgres::config::Host;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, IsolationLevel, NoTls, Row};
 
 use super::rows::{self, ActionRow, EvidenceRow, LogbookRow, OutageRow, ReadingRow, RowError};
@@ -192,22 +193,32 @@ impl PgStore {
         let export: Vec<i64> = rows.iter().map(|r| r.export_wh).collect();
         let source: Vec<&str> = rows.iter().map(|r| r.source.as_str()).collect();
         let received: Vec<i64> = rows.iter().map(|r| r.received_at).collect();
-        let op = "save readings";
+        // One statement is one transaction: all rows or none.
+        let new = self
+            .execute_retrying(
+                "save readings",
+                "INSERT INTO readings (meter, interval_ms, status, import_wh, export_wh, source, received_at_ms)
+                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::bigint[],
+                                      $5::bigint[], $6::text[], $7::bigint[])
+                 ON CONFLICT (meter, interval_ms) DO NOTHING",
+                &[&meter, &interval, &status, &import, &export, &source, &received],
+            )
+            .await?;
+        Ok(new as usize)
+    }
+
+    /// Runs one statement, again after a deadlock or serialization failure (bounded).
+    async fn execute_retrying(
+        &self,
+        op: &'static str,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
         let client = self.client(op).await?;
         let mut attempt = 0;
         loop {
-            // One statement is one transaction: all rows or none.
-            let result = client
-                .execute(
-                    "INSERT INTO readings (meter, interval_ms, status, import_wh, export_wh, source, received_at_ms)
-                     SELECT * FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::bigint[],
-                                          $5::bigint[], $6::text[], $7::bigint[])
-                     ON CONFLICT (meter, interval_ms) DO NOTHING",
-                    &[&meter, &interval, &status, &import, &export, &source, &received],
-                )
-                .await;
-            match result {
-                Ok(n) => return Ok(n as usize),
+            match client.execute(sql, params).await {
+                Ok(n) => return Ok(n),
                 Err(e) if is_retryable(&e) && attempt < DEADLOCK_RETRIES => attempt += 1,
                 Err(e) => return Err(self.failed(op, &e)),
             }
@@ -423,9 +434,6 @@ impl PgStore {
     }
 
     pub async fn save_counters(&self, counters: &[(String, u32)]) -> Result<(), StoreError> {
-        if counters.is_empty() {
-            return Ok(());
-        }
         // Sorted, so that instances upserting the same meters lock them in one order.
         let mut sorted: Vec<(&str, i64)> = counters
             .iter()
@@ -439,25 +447,16 @@ impl PgStore {
             }
         });
         let (meter, counter): (Vec<&str>, Vec<i64>) = sorted.into_iter().unzip();
-        let op = "save invocation counters";
-        let client = self.client(op).await?;
-        let mut attempt = 0;
-        loop {
-            let result = client
-                .execute(
-                    "INSERT INTO invocation_counters (meter, counter)
-                     SELECT * FROM unnest($1::text[], $2::bigint[])
-                     ON CONFLICT (meter) DO UPDATE
-                     SET counter = GREATEST(invocation_counters.counter, excluded.counter)",
-                    &[&meter, &counter],
-                )
-                .await;
-            match result {
-                Ok(_) => return Ok(()),
-                Err(e) if is_retryable(&e) && attempt < DEADLOCK_RETRIES => attempt += 1,
-                Err(e) => return Err(self.failed(op, &e)),
-            }
-        }
+        self.execute_retrying(
+            "save invocation counters",
+            "INSERT INTO invocation_counters (meter, counter)
+             SELECT * FROM unnest($1::text[], $2::bigint[])
+             ON CONFLICT (meter) DO UPDATE
+             SET counter = GREATEST(invocation_counters.counter, excluded.counter)",
+            &[&meter, &counter],
+        )
+        .await?;
+        Ok(())
     }
 
     pub async fn load_counters(&self) -> Result<HashMap<String, u32>, StoreError> {

@@ -2,7 +2,6 @@
 //! as `i64` (checked both ways), enums as their serde names (one spelling for JSON and SQL).
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 use super::{LogbookEntry, StoreError};
 use crate::headend::outage::{ActionRecord, EvidenceItem, Outage};
@@ -63,12 +62,7 @@ pub(super) fn timestamp(what: &'static str, ms: i64) -> Result<Timestamp, RowErr
 }
 
 /// An enum's serde name (`NO_DATA_SESSION`, `reset-data-session`).
-pub(super) fn enum_text<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        other => unreachable!("store enums serialize to strings, got {other:?}"),
-    }
-}
+pub(super) use crate::serde_name::serde_name as enum_text;
 
 pub(super) fn enum_from_text<T: DeserializeOwned>(
     what: &'static str,

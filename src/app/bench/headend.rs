@@ -3,7 +3,7 @@
 //! memory, next to the bare tokio baseline (connect, three round trips, close) in the same run.
 
 use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -13,7 +13,7 @@ use clap::Args;
 use super::cycle::CycleReport;
 use super::processes::{cpu_time_of_tree, open_file_limit, FleetProcess};
 use super::reads::{self, median, Load, ReadRun, ReadSetup};
-use super::{bare, meters_command, pass};
+use super::{bare, block_after, meters_command, pass};
 use crate::app::meters::{die_with_parent, load_profile};
 use crate::meter::profile::Wakeup;
 
@@ -87,7 +87,7 @@ pub fn run(args: &HeadendBenchArgs) -> Result<(), String> {
     let period = Duration::from_secs(load_profile(&args.profile)?.capture_period_s.into());
     let dir = TempDir::create()?;
     let manifest = dir.0.join("fleet.json");
-    let bare_base = after_fleet(args.listen, args.meters)?;
+    let bare_base = block_after(args.listen, args.meters, "--listen")?;
     let bare_meters = args.meters.min(MAX_BARE_ADDRESSES);
     let setup = ReadSetup::with_load(
         &args.profile,
@@ -391,20 +391,6 @@ fn fleet_command(args: &HeadendBenchArgs, manifest: &Path) -> Vec<String> {
     command
 }
 
-/// The first /16 after `count` addresses from `base` (127.90.0.1 and 100,000 -> 127.92.0.1).
-fn after_fleet(base: SocketAddr, count: u32) -> Result<SocketAddr, String> {
-    let SocketAddr::V4(v4) = base else {
-        return Err("--listen must be IPv4".into());
-    };
-    let last = u32::from(*v4.ip()).checked_add(count);
-    let ip = last
-        .and_then(|l| (l >> 16).checked_add(1))
-        .map(|block| Ipv4Addr::from((block << 16) | (u32::from(*v4.ip()) & 0xFFFF)))
-        .filter(|ip| ip.is_loopback())
-        .ok_or("--listen leaves no room on loopback for the bare baseline after the fleet")?;
-    Ok(SocketAddr::V4(SocketAddrV4::new(ip, v4.port())))
-}
-
 /// A directory of its own for the manifest and the stores, removed at the end.
 struct TempDir(PathBuf);
 
@@ -436,13 +422,13 @@ mod tests {
             ("127.90.255.200:1", 100, "127.92.255.200:1"),
         ];
         for (base, count, want) in table {
-            let got = after_fleet(base.parse().unwrap(), count).unwrap();
+            let got = block_after(base.parse().unwrap(), count, "--listen").unwrap();
             assert_eq!(got, want.parse().unwrap(), "{base} + {count}");
         }
     }
 
     #[test]
     fn rejects_a_fleet_that_leaves_no_room_for_the_baseline() {
-        assert!(after_fleet("127.255.0.1:4059".parse().unwrap(), 10).is_err());
+        assert!(block_after("127.255.0.1:4059".parse().unwrap(), 10, "--listen").is_err());
     }
 }

@@ -26,9 +26,6 @@ pub struct OperatorRecords {
     pub forecasts: Vec<ForecastRecord>,
     pub reachability: Option<ReachabilityRecord>,
     pub kpi: Option<KpiRecord>,
-    /// The first refusal an earlier escalation of the same outage saw: the head-end's memory,
-    /// since the operator keeps only the latest records of a SIM.
-    pub earlier_reject: Option<AaaRecord>,
 }
 
 /// The packet gateway's state of the SIM's modem (the operator's wire names).

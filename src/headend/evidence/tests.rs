@@ -73,7 +73,6 @@ fn healthy() -> OperatorRecords {
             aaa("01:00", AaaKind::AccountingStart),
         ],
         logbook: Vec::new(),
-        earlier_reject: None,
         sim: Some(SimRecord {
             status: "ACTIVATED".into(),
             data_barred: false,
@@ -113,7 +112,7 @@ fn window(id: &str, from: &str, until: &str) -> WindowRecord {
 }
 
 fn gather(r: &OperatorRecords) -> Gathered {
-    assemble(&meter(), r, now(), &EvidenceParams::default())
+    assemble(&meter(), r, None, now(), &EvidenceParams::default())
 }
 
 #[test]
@@ -379,7 +378,7 @@ fn a_reject_names_the_last_credential_change_before_the_first_reject() {
         utc_offset_minutes: 60,
         ..EvidenceParams::default()
     };
-    let g = assemble(&meter(), &records, now(), &params);
+    let g = assemble(&meter(), &records, None, now(), &params);
     assert_eq!(
         diagnose(&g.evidence).sentence,
         "Since 03:00 the utility's RADIUS server has refused this meter's SIM: its password was changed at 02:58 by alice. Revert or update the credential; resetting the connection will not help."
@@ -483,9 +482,8 @@ fn a_refusal_run_longer_than_the_records_kept_starts_at_the_earlier_first_reject
         let r = with(|r| {
             r.aaa = records.clone();
             r.logbook = logbook.clone();
-            r.earlier_reject = Some(given.clone());
         });
-        let g = gather(&r);
+        let g = assemble(&meter(), &r, Some(given), now(), &EvidenceParams::default());
         assert_eq!(g.evidence.aaa.as_ref().unwrap().1, since, "{records:?}");
         let refused = g.evidence.aaa.as_ref().unwrap().0 == AaaVerdict::Rejected;
         assert_eq!(g.first_reject.is_some(), refused, "{records:?}");

@@ -497,8 +497,7 @@ impl Headend {
         }
     }
 
-    /// Whether a degradation of the meter's cell, announced before it began, covers now.
-    /// The end of a degradation told ahead that covers the meter's cell now.
+    /// The end of a degradation of the meter's cell, announced before it began, covering now.
     fn forecast_come_true(&self, meter: MeterIx, now: Timestamp) -> Option<Timestamp> {
         let cell = &self.meters[meter].cell;
         self.forecasts

@@ -8,9 +8,9 @@ use tokio::net::TcpStream;
 use super::access::MeterAccess;
 use crate::dlms::xdlms::GetDataResult;
 use crate::headend::orchestrator::{ReadFailure, ReadOutcome};
-use crate::headend::profile_read;
+use crate::headend::profile_read::{self, session_failure};
 use crate::net::client::{ClientError, DlmsClient};
-use crate::session::{Response, SessionError};
+use crate::session::Response;
 use crate::time::Timestamp;
 
 /// Timeouts of one read.
@@ -110,12 +110,6 @@ pub fn failure(e: &ClientError) -> ReadFailure {
         ClientError::Connect { .. } | ClientError::Closed | ClientError::Wrapper(_) => {
             ReadFailure::Unreachable
         }
-        ClientError::Session(s) => match s {
-            SessionError::Refused(_)
-            | SessionError::AuthenticationFailed(_)
-            | SessionError::Security(_) => ReadFailure::AuthenticationFailed,
-            SessionError::Timeout { .. } => ReadFailure::Silent,
-            other => ReadFailure::Invalid(other.to_string()),
-        },
+        ClientError::Session(s) => session_failure(s),
     }
 }
