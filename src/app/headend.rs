@@ -23,7 +23,7 @@ use crate::net::headend::reader::ReadTimeouts;
 use crate::net::headend::sidecar_http::{self, SidecarState};
 use crate::net::headend::{self as driver, Driver, DriverTimeouts};
 use crate::net::operator_client::{HttpOperator, HttpOperatorConfig, LogbookSource};
-use crate::store::Store;
+use crate::store::{self, Store};
 
 /// The example configuration, every key with its default.
 pub const EXAMPLE: &str = include_str!("../../docs/headend.example.toml");
@@ -188,7 +188,7 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
     }
     let base = path.parent().unwrap_or(Path::new("."));
     config.meters.manifest = base.join(&config.meters.manifest);
-    config.store.location = relative_store(base, &config.store.location);
+    config.store.location = store::relative_to(&config.store.location, base);
     let manifest_file = config.meters.manifest.display().to_string();
     let text = std::fs::read_to_string(&config.meters.manifest)
         .map_err(|e| format!("{file}: [meters] manifest: cannot read {manifest_file}: {e}"))?;
@@ -208,15 +208,6 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
         meters,
         access,
     })
-}
-
-/// A SQLite path relative to the configuration file; URLs and absolute paths stay.
-fn relative_store(base: &Path, location: &str) -> String {
-    if location.contains("://") || location == "sqlite::memory:" {
-        return location.to_string();
-    }
-    let path = location.strip_prefix("sqlite:").unwrap_or(location);
-    base.join(path).display().to_string()
 }
 
 impl HeadendConfig {

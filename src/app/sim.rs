@@ -98,7 +98,7 @@ pub(crate) fn simulate(
         .map(StoreWriter::open)
         .transpose()?;
     let mut failed = None;
-    let mut sink = |record: &Record| {
+    let mut sink = |record: Record| {
         if let (Some(store), None) = (store.as_mut(), &failed) {
             failed = store.take(record).err();
         }
@@ -231,16 +231,16 @@ impl StoreWriter {
         })
     }
 
-    fn take(&mut self, record: &Record) -> Result<(), Failure> {
+    fn take(&mut self, record: Record) -> Result<(), Failure> {
         match record {
             Record::Readings(r) => {
-                self.readings.extend(r.iter().cloned());
+                self.readings.extend(r);
                 if self.readings.len() >= BATCH {
                     self.flush()?;
                 }
             }
             Record::Outage(o) => {
-                self.outages.insert(o.id, o.clone());
+                self.outages.insert(o.id, o);
             }
         }
         Ok(())

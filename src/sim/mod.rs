@@ -30,7 +30,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::cosem::MeterSettings;
 use crate::dlms::security::{Keys, SystemTitle};
 use crate::headend::evidence::EvidenceParams;
-use crate::headend::fleet::{MeterIx, MeterRef};
+use crate::headend::fleet::MeterIx;
 use crate::headend::in_process::InProcessOperator;
 use crate::headend::operator_adapter::{
     AdapterError, CellOutlook, Gathered, OperatorAdapter, ResetKind,
@@ -122,7 +122,6 @@ pub struct Simulation<A> {
     radius_down: bool,
     headend: Headend,
     adapter: A,
-    meter_refs: Vec<MeterRef>,
     meters: Vec<SimMeter>,
     /// Per profile: the same profile with a password the head-end does not know.
     mismatched: Vec<Profile>,
@@ -196,8 +195,7 @@ impl<A: OperatorAdapter> Simulation<A> {
             .enumerate()
             .map(|(i, m)| (m.iccid.clone(), i as u32))
             .collect();
-        let meter_refs = plan.fleet.meter_refs();
-        let headend = Headend::new(scenario.policy.clone(), meter_refs.clone(), start);
+        let headend = Headend::new(scenario.policy.clone(), plan.fleet.meter_refs(), start);
         let net = Arc::new(Mutex::new(network));
         let aaa = Arc::new(Mutex::new(aaa));
         let adapter = adapter(net.clone(), aaa.clone());
@@ -217,7 +215,6 @@ impl<A: OperatorAdapter> Simulation<A> {
             radius_down: false,
             headend,
             adapter,
-            meter_refs,
             meters,
             mismatched,
             by_iccid,
@@ -237,7 +234,7 @@ impl<A: OperatorAdapter> Simulation<A> {
     }
 
     /// Runs to the end of the span; every record the head-end emits goes to `sink` too.
-    pub fn run(mut self, sink: &mut dyn FnMut(&Record)) -> SimOutcome {
+    pub fn run(mut self, sink: &mut dyn FnMut(Record)) -> SimOutcome {
         self.drain(sink);
         loop {
             let t_queue = self.queue.peek_time();
@@ -291,12 +288,12 @@ impl<A: OperatorAdapter> Simulation<A> {
             stats: self.stats,
             tally: self.tally,
             cell_kpi,
-            meters: self.meter_refs,
+            meters: self.headend.meters().to_vec(),
         }
     }
 
     /// Drains the network's and the head-end's outputs until both are quiet.
-    fn drain(&mut self, sink: &mut dyn FnMut(&Record)) {
+    fn drain(&mut self, sink: &mut dyn FnMut(Record)) {
         loop {
             let mut busy = self.drain_network();
             while let Some(action) = self.headend.poll_action() {
@@ -306,7 +303,7 @@ impl<A: OperatorAdapter> Simulation<A> {
             while let Some(record) = self.headend.poll_record() {
                 busy = true;
                 self.record(&record);
-                sink(&record);
+                sink(record);
             }
             if !busy {
                 return;
@@ -426,7 +423,7 @@ impl<A: OperatorAdapter> Simulation<A> {
                 meter,
                 earlier_reject,
             } => {
-                let meter_ref = &self.meter_refs[meter];
+                let meter_ref = &self.headend.meters()[meter];
                 let r = ready(self.adapter.gather(meter_ref, now, earlier_reject.as_ref()));
                 self.count_call("gather", r.is_ok());
                 let answer = Answer::Gathered(meter, Box::new(r));
@@ -438,10 +435,11 @@ impl<A: OperatorAdapter> Simulation<A> {
                 kind,
                 reason,
             } => {
-                let r = ready(
-                    self.adapter
-                        .reset(&self.meter_refs[meter], kind, &reason, now),
-                );
+                let r =
+                    ready(
+                        self.adapter
+                            .reset(&self.headend.meters()[meter], kind, &reason, now),
+                    );
                 let name = match kind {
                     ResetKind::DataSession => "reset-data-session",
                     ResetKind::CancelLocation => "cancel-location",
@@ -479,7 +477,8 @@ impl<A: OperatorAdapter> Simulation<A> {
             return self.connect(meter, from, to);
         }
         let now = self.now;
-        let r = ready(self.adapter.wake_up(&self.meter_refs[meter as usize], now));
+        let meter_ref = &self.headend.meters()[meter as usize];
+        let r = ready(self.adapter.wake_up(meter_ref, now));
         self.count_call("wake-up-sms", r.is_ok());
         if r.is_err() {
             return self.answer_read(meter, ReadOutcome::Failed(ReadFailure::NoWakeUp));

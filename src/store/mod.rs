@@ -12,7 +12,7 @@ mod schema;
 mod sqlite;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -117,6 +117,17 @@ impl Location {
             });
         }
         Ok(Location::Sqlite(PathBuf::from(path)))
+    }
+}
+
+/// `location` with a relative SQLite path resolved against `base` (a configuration file's
+/// folder); PostgreSQL URLs, absolute paths, the in-memory database and invalid locations stay.
+pub fn relative_to(location: &str, base: &Path) -> String {
+    match Location::parse(location) {
+        Ok(Location::Sqlite(path)) if path != Path::new(":memory:") => {
+            base.join(path).display().to_string()
+        }
+        _ => location.to_string(),
     }
 }
 
